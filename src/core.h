@@ -1,0 +1,17 @@
+/*
+** core.h: the pieces of the Lua module `lmigrate.core` (build/lmigrate/core.so),
+** used by unit specs to exercise the pure-C parts. Each lm_core_* adds its
+** functions to the table on top of the stack.
+*/
+#ifndef LM_CORE_H
+#define LM_CORE_H
+
+#include <lua.h>
+
+void lm_core_graph(lua_State *L);    /* core_graph.c: graph(...) */
+void lm_core_url(lua_State *L);      /* core_url.c: url_parse, url_redact */
+void lm_core_op(lua_State *L);       /* core_op.c: render, connect, null */
+
+int luaopen_lmigrate_core(lua_State *L);
+
+#endif

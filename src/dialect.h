@@ -1,0 +1,58 @@
+/*
+** dialect.h: how one database spells SQL. Rendering is pure (no
+** connection), so --sql mode and unit specs use the same code. Each
+** render_* appends exactly one statement, without a trailing ';', to sb.
+*/
+#ifndef LM_DIALECT_H
+#define LM_DIALECT_H
+
+#include "backend.h"
+#include "ddl.h"
+#include "sqlbuf.h"
+
+struct lm_dialect {
+  const char *name;                /* "sqlite", "postgresql" */
+  /* Append name as a quoted identifier: doubles '"' and wraps in '"'.
+  ** A dotted name ("s.t") is quoted per part ("s"."t"). */
+  void (*quote_ident)(struct lm_sqlbuf *sb, const char *name);
+  /* Append v as a SQL literal ('it''s', 42, NULL, X'00ff', TRUE/1). */
+  void (*quote_literal)(struct lm_sqlbuf *sb, const struct lm_value *v);
+  /* Append the database type for a portable type string; anything that is
+  ** not a portable type passes through verbatim. */
+  int (*map_type)(struct lm_sqlbuf *sb, const struct lm_column *col,
+                  struct lm_err *err);
+  int (*render_create_table)(struct lm_sqlbuf *sb,
+                             const struct lm_create_table *t,
+                             struct lm_err *err);
+  int (*render_drop_table)(struct lm_sqlbuf *sb, const char *table,
+                           int if_exists, struct lm_err *err);
+  int (*render_rename_table)(struct lm_sqlbuf *sb, const char *from,
+                             const char *to, struct lm_err *err);
+  int (*render_add_column)(struct lm_sqlbuf *sb, const char *table,
+                           const struct lm_column *col, struct lm_err *err);
+  int (*render_drop_column)(struct lm_sqlbuf *sb, const char *table,
+                            const char *column, struct lm_err *err);
+  int (*render_create_index)(struct lm_sqlbuf *sb, const struct lm_index *ix,
+                             struct lm_err *err);
+  int (*render_drop_index)(struct lm_sqlbuf *sb,
+                           const struct lm_drop_index *ix,
+                           struct lm_err *err);
+  /* CREATE TABLE IF NOT EXISTS for the version table
+  ** (version_num VARCHAR(64) NOT NULL PRIMARY KEY). */
+  int (*render_version_table)(struct lm_sqlbuf *sb, const char *table,
+                              struct lm_err *err);
+  /* CREATE TABLE IF NOT EXISTS for the history table: id (auto), revision
+  ** VARCHAR(64), direction VARCHAR(16), checksum VARCHAR(64), started_at
+  ** VARCHAR(32) (ISO-8601 UTC text), duration_ms INTEGER, run_by
+  ** VARCHAR(255), outcome VARCHAR(16), message TEXT. */
+  int (*render_history_table)(struct lm_sqlbuf *sb, const char *table,
+                              struct lm_err *err);
+};
+
+extern const struct lm_dialect lm_dialect_sqlite;
+
+/* Shared helpers for dialect implementations (dialect_common.c). */
+/* Standard double-quote identifier quoting, per dotted part. */
+void lm_dialect_quote_ident_std(struct lm_sqlbuf *sb, const char *name);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+** graph.h: the revision graph (a DAG), pure C.
+** Nodes are revisions; edges go from a revision to its down_revisions
+** (parents) and to its depends_on revisions (dependencies). Everything is
+** linear in the number of revisions: ids are hashed, walks use visit marks.
+**
+** Version-table algebra (Alembic's): the database holds a set of heads H;
+** the applied set A is every revision reachable from H through parents and
+** dependencies (H included).
+*/
+#ifndef LM_GRAPH_H
+#define LM_GRAPH_H
+
+#include "err.h"
+#include "revision.h"
+
+struct lm_graph;
+
+/* A growable set/list of revision indices. */
+struct lm_idset {
+  int *v;     /* owned; free via lm_idset_free */
+  int n;
+  int cap;
+};
+
+void lm_idset_init(struct lm_idset *s);
+void lm_idset_free(struct lm_idset *s);
+int lm_idset_push(struct lm_idset *s, int x);        /* 0 ok, 1 OOM */
+int lm_idset_has(const struct lm_idset *s, int x);   /* linear; for small sets */
+
+enum lm_direction { LM_UP = 1, LM_DOWN = -1 };
+
+struct lm_graph *lm_graph_new(void);
+void lm_graph_free(struct lm_graph *g);              /* NULL-safe; frees revisions */
+
+/* Add r, taking ownership (also on failure). A duplicate id is an error
+** naming both files. Returns the new index through *idx (may be NULL). */
+int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
+                 struct lm_err *err);
+
+/* Link the graph after all adds: resolve parents and dependencies (unknown
+** parent/dependency, self-loop, cycle, duplicate branch label are errors
+** naming the file), compute children and a topological order. Call once. */
+int lm_graph_build(struct lm_graph *g, struct lm_err *err);
+
+int lm_graph_count(const struct lm_graph *g);
+const struct lm_revision *lm_graph_rev(const struct lm_graph *g, int idx);
+/* Exact id lookup: index or -1. */
+int lm_graph_index(const struct lm_graph *g, const char *id);
+/* Id or unambiguous prefix: 0 and *idx, or an error (unknown; ambiguous
+** listing the candidates). */
+int lm_graph_find(const struct lm_graph *g, const char *id_or_prefix, int *idx,
+                  struct lm_err *err);
+
+/* Parents (down_revisions), children, dependencies as indices; borrowed. */
+const int *lm_graph_parents(const struct lm_graph *g, int idx, int *n);
+const int *lm_graph_children(const struct lm_graph *g, int idx, int *n);
+const int *lm_graph_deps(const struct lm_graph *g, int idx, int *n);
+/* Position in the topological order (parents and dependencies first). */
+int lm_graph_topo_pos(const struct lm_graph *g, int idx);
+
+/* heads: no children; bases: no parents; branch points: >1 children;
+** merge points: >1 parents. Appended to out in topological order. */
+int lm_graph_heads(const struct lm_graph *g, struct lm_idset *out);
+int lm_graph_bases(const struct lm_graph *g, struct lm_idset *out);
+/* The branch labels that apply to idx: its own plus those inherited along
+** single-parent chains from labelled ancestors (Alembic's branch names). */
+int lm_graph_labels_of(const struct lm_graph *g, int idx, struct lm_idset *out_label_owner);
+
+/* Plan the steps that move the database from heads `cur` to `target`.
+** Upgrade targets: head, heads, base, ID/prefix, +N, ID+N, label@head,
+** label@+N, label@base+N, label@ID. Downgrade targets: base, ID/prefix, -N,
+** ID-N, label@-N, label@base, label@base+N.
+** steps gets revision indices in run order (upgrade: topological; downgrade:
+** reverse topological). An empty plan is success (nothing to do).
+** Errors: several heads for `head` (suggests heads / label@head), several
+** current heads for a relative target (lists them), unknown/ambiguous
+** revision, a relative step past base or head, a downgrade target that is
+** not applied. */
+int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
+                  const char *target, enum lm_direction dir,
+                  struct lm_idset *steps, struct lm_err *err);
+
+/* Resolve a target to a set of revisions without planning (used by stamp,
+** show, history ranges): head, heads, base (empty set), ID/prefix, ID+N,
+** ID-N, label@head, label@base. */
+int lm_graph_resolve(const struct lm_graph *g, const char *target,
+                     struct lm_idset *out, struct lm_err *err);
+
+/* The heads after applying step idx in direction dir to heads h (in place):
+** up: remove idx's parents from h, add idx; down: remove idx, add each
+** parent not already covered by another remaining head. */
+int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
+                        enum lm_direction dir);
+
+/* The applied set A for heads h: mark[i] = 1 for every revision reachable
+** from h via parents and dependencies. mark has lm_graph_count entries. */
+void lm_graph_applied(const struct lm_graph *g, const struct lm_idset *h,
+                      unsigned char *mark);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+** op.h: the `op` module handed to revision functions. Implemented in C,
+** bound to one connection (real or offline) through a context the runner
+** owns. Every op renders through conn->dialect and runs through conn->be.
+*/
+#ifndef LM_OP_H
+#define LM_OP_H
+
+#include <lua.h>
+
+#include "backend.h"
+
+struct lm_opctx {
+  struct lm_conn *conn;   /* borrowed; set to NULL when the revision ends,
+                          ** after which every op raises "op used outside
+                          ** of its revision" */
+  int transactional;      /* the running revision runs inside a transaction */
+  const char *phase;      /* "upgrade", "downgrade", "data"; borrowed */
+};
+
+/* Push a new op table bound to ctx (borrowed; must outlive every call
+** through the table, or have ctx->conn set to NULL first). xidx is the
+** stack index of the -x table to expose as op.x (0: an empty table). */
+void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx);
+
+/* Register the "lmigrate.rows" (and other) metatables; call once per
+** lua_State before lm_op_push. Idempotent. */
+void lm_op_openlib(lua_State *L);
+
+#endif

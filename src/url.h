@@ -1,0 +1,28 @@
+/*
+** url.h: database URLs: which backend, the SQLite path, and a printable
+** form with the password replaced by "***". Pure C.
+*/
+#ifndef LM_URL_H
+#define LM_URL_H
+
+#include "err.h"
+
+enum lm_url_kind { LM_URL_SQLITE, LM_URL_POSTGRES };
+
+struct lm_url {
+  enum lm_url_kind kind;
+  char *raw;        /* owned; the URL as given (postgres:// normalised to postgresql://) */
+  char *redacted;   /* owned; raw with the password shown as *** */
+  char *path;       /* owned; SQLite file path or ":memory:"; NULL for PostgreSQL */
+};
+
+/* Parse s into *out (zeroed first). Accepts sqlite:PATH, sqlite:///rel,
+** sqlite:////abs, sqlite::memory:, sqlite:// (memory), postgresql://...,
+** postgres://.... Errors name the URL (redacted) and the accepted forms. */
+int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err);
+void lm_url_free(struct lm_url *u);     /* NULL-safe; frees members only */
+/* A malloc'd copy of s with any password masked; caller frees. Works on
+** arbitrary text that is not a valid URL (returned unchanged). */
+char *lm_url_redact(const char *s);
+
+#endif
