@@ -23,18 +23,18 @@ OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
 
 .PHONY: all clean deps
-all: $(BUILD)/lmigrate $(BUILD)/lmigrate/core.so
+all: $(BUILD)/lmigrate $(BUILD)/lib/lmigrate/core.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj:
-	mkdir -p $@ $(BUILD)/lmigrate
+	mkdir -p $@ $(BUILD)/lib/lmigrate
 
 $(BUILD)/lmigrate: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(BUILD)/lmigrate/core.so: $(CORE_OBJS)
+$(BUILD)/lib/lmigrate/core.so: $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJS) -lsqlite3 -lcrypto
 
 deps:
