@@ -1,0 +1,73 @@
+/*
+** host.h: struct lm_host, the value main() creates and passes down: the
+** Lua state, the configuration, the loaded revision graph and the
+** connection. There is no other global state.
+*/
+#ifndef LM_HOST_H
+#define LM_HOST_H
+
+#include <lua.h>
+
+#include "backend.h"
+#include "graph.h"
+#include "url.h"
+
+struct lm_config {
+  char *path;                 /* owned; config file read, or NULL (defaults) */
+  char *url;                  /* owned; the URL after precedence, or NULL */
+  char **locations;           /* owned; version locations (>= 1) */
+  int nlocations;
+  char *version_table;        /* owned; default "lmigrate_version" */
+  char *version_table_schema; /* owned; NULL = default schema */
+  char *history_table;        /* owned; version_table .. "_history" */
+  int transaction_per_migration;  /* default 1 */
+  int lock_timeout_ms;        /* default 60000; --lock-timeout */
+  char *revision_template;    /* owned; project template path or NULL */
+};
+
+struct lm_host {
+  lua_State *L;               /* owned; lua_close */
+  int verbosity;              /* -1 quiet (-q), 0 normal, 1 verbose (-v) */
+  int json;                   /* --json on read commands */
+  const char *config_opt;     /* borrowed from argv: -c FILE */
+  const char *url_opt;        /* borrowed from argv: -u URL */
+  int lock_timeout_opt;       /* --lock-timeout in ms, -1 when not given */
+  int xref;                   /* registry ref to the -x table */
+  struct lm_config cfg;
+  struct lm_graph *graph;     /* owned; NULL until lm_host_load_scripts */
+  int revs_ref;               /* registry ref: revision tables, by graph index + 1 */
+  struct lm_url url;          /* parsed cfg.url once connected */
+  struct lm_conn *conn;       /* owned; NULL until lm_host_connect */
+};
+
+/* Create the host: a fresh Lua state with the standard libraries, the -x
+** table and the op metatables. NULL on OOM. */
+struct lm_host *lm_host_new(void);
+void lm_host_free(struct lm_host *h);     /* NULL-safe: closes conn, Lua, graph */
+
+/* Call the function below nargs arguments on the stack through the one
+** protected boundary: a message handler adds the traceback and the first
+** Lua frame's file:line. On error returns non-zero and leaves the message
+** (a string) on the stack; with -v the traceback is printed too. */
+int lm_host_pcall(struct lm_host *h, int nargs, int nresults);
+
+/* Add KEY=VALUE from -x to the -x table; 2 (usage) when malformed. */
+int lm_host_add_x(struct lm_host *h, const char *kv);
+
+/* Load the config file (cfg.path from -c or ./lmigrate.lua when present)
+** and apply URL precedence. Prints its own error; returns the exit status
+** (0 ok). */
+int lm_host_load_config(struct lm_host *h);
+
+/* Load every revision script in the version locations and build the graph.
+** Prints its own error naming the file and line; returns the exit status. */
+int lm_host_load_scripts(struct lm_host *h);
+
+/* Connect to cfg.url (offline: the --sql backend printing to stdout).
+** Prints its own error; returns the exit status. */
+int lm_host_connect(struct lm_host *h, int offline);
+
+/* The URL to show users (password masked); never NULL. */
+const char *lm_host_url_display(const struct lm_host *h);
+
+#endif
