@@ -1,0 +1,221 @@
+/*
+** config.c: the config file, a Lua chunk returning a table (Alembic's
+** env.py and alembic.ini in one). It receives the -x table as its first
+** argument (`local x = ...`). Unknown keys are errors with a suggestion.
+** URL precedence: --url, LMIGRATE_URL, DATABASE_URL, then the file's url.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "config.h"
+#include "host.h"
+#include "log.h"
+#include "suggest.h"
+
+static const char *const config_keys[] = {
+  "url", "script_location", "version_locations", "version_table",
+  "version_table_schema", "transaction_per_migration", "hooks",
+  "lock_timeout", "revision_template", NULL
+};
+
+static char *xstrdup(const char *s) {
+  char *p = s ? strdup(s) : NULL;
+  if (s && p == NULL) {
+    fprintf(stderr, "lmigrate: error: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+/* Read the string field key of the table at -1 into *out (owned); 0 ok,
+** 1 wrong type (error printed). Absent keys leave *out unchanged. */
+static int get_string(lua_State *L, const char *path, const char *key,
+                      char **out) {
+  int t = lua_getfield(L, -1, key);
+  if (t == LUA_TSTRING) {
+    free(*out);
+    *out = xstrdup(lua_tostring(L, -1));
+  } else if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must be a string (got %s)", path, key,
+                    lua_typename(L, t));
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int add_location(struct lm_config *c, const char *dir) {
+  char **p = realloc(c->locations, sizeof *p * (size_t)(c->nlocations + 1));
+  if (p == NULL) return lm_error("out of memory");
+  c->locations = p;
+  c->locations[c->nlocations++] = xstrdup(dir);
+  return 0;
+}
+
+/* script_location (string) or version_locations (array of strings). */
+static int get_locations(lua_State *L, struct lm_config *c) {
+  int t = lua_getfield(L, -1, "version_locations");
+  if (t == LUA_TTABLE) {
+    lua_Integer i, n = luaL_len(L, -1);
+    for (i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
+        lua_pop(L, 2);
+        return lm_error("%s: version_locations[%lld] must be a string",
+                        c->path, (long long)i);
+      }
+      if (add_location(c, lua_tostring(L, -1))) return 1;
+      lua_pop(L, 1);
+    }
+    if (n == 0) {
+      lua_pop(L, 1);
+      return lm_error("%s: version_locations is empty", c->path);
+    }
+  } else if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'version_locations' must be a list of directories",
+                    c->path);
+  }
+  lua_pop(L, 1);
+  if (c->nlocations == 0) {
+    char *loc = NULL;
+    if (get_string(L, c->path, "script_location", &loc)) return 1;
+    if (loc) {
+      int rc = add_location(c, loc);
+      free(loc);
+      if (rc) return 1;
+    }
+  } else {
+    if (lua_getfield(L, -1, "script_location") != LUA_TNIL) {
+      lua_pop(L, 1);
+      return lm_error("%s: set either script_location or version_locations,"
+                      " not both", c->path);
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* Check the keys of the table at -1, then read them into h->cfg. */
+static int read_table(struct lm_host *h) {
+  lua_State *L = h->L;
+  struct lm_config *c = &h->cfg;
+  int t;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const char *k;
+    int i, known = 0;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      return lm_error("%s: the returned table must have string keys only",
+                      c->path);
+    }
+    k = lua_tostring(L, -1);
+    for (i = 0; config_keys[i]; i++)
+      if (strcmp(k, config_keys[i]) == 0) known = 1;
+    if (!known) {
+      const char *s = lm_suggest(k, config_keys);
+      int rc = s ? lm_error("%s: unknown key '%s' (did you mean '%s'?)",
+                            c->path, k, s)
+                 : lm_error("%s: unknown key '%s'", c->path, k);
+      lua_pop(L, 1);
+      return rc;
+    }
+  }
+  if (get_string(L, c->path, "url", &c->url)) return 1;
+  if (get_locations(L, c)) return 1;
+  if (get_string(L, c->path, "version_table", &c->version_table)) return 1;
+  if (get_string(L, c->path, "version_table_schema",
+                 &c->version_table_schema))
+    return 1;
+  if (get_string(L, c->path, "revision_template", &c->revision_template))
+    return 1;
+  t = lua_getfield(L, -1, "transaction_per_migration");
+  if (t == LUA_TBOOLEAN) c->transaction_per_migration = lua_toboolean(L, -1);
+  else if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'transaction_per_migration' must be true or false",
+                    c->path);
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "lock_timeout");
+  if (t == LUA_TNUMBER && lua_tonumber(L, -1) >= 0)
+    c->lock_timeout_ms = (int)(lua_tonumber(L, -1) * 1000);
+  else if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'lock_timeout' must be a number of seconds >= 0",
+                    c->path);
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, -1, "hooks");
+  if (t != LUA_TNIL)
+    lm_warn("%s: 'hooks' are not supported yet and are ignored", c->path);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* Run the config chunk at path; leaves the returned table on the stack. */
+static int run_chunk(struct lm_host *h, const char *path) {
+  lua_State *L = h->L;
+  if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+    int rc = lm_error("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->xref);
+  if (lm_host_pcall(h, 1, 1)) {
+    int rc = lm_error("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  if (!lua_istable(L, -1)) {
+    int rc = lm_error("%s must return a table (got %s)", path,
+                      luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  return 0;
+}
+
+int lm_host_load_config(struct lm_host *h) {
+  struct lm_config *c = &h->cfg;
+  const char *env;
+  int rc = 0;
+  c->transaction_per_migration = 1;
+  c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
+  if (h->config_opt) {
+    if (access(h->config_opt, R_OK) != 0)
+      return lm_error("config file '%s' not found (-c)", h->config_opt);
+    c->path = xstrdup(h->config_opt);
+  } else if (access("lmigrate.lua", F_OK) == 0) {
+    c->path = xstrdup("lmigrate.lua");
+  }
+  if (c->path) {
+    if (run_chunk(h, c->path)) return 1;
+    rc = read_table(h);
+    lua_pop(h->L, 1);
+    if (rc) return rc;
+  }
+  if (c->nlocations == 0 && add_location(c, "versions")) return 1;
+  if (c->version_table == NULL)
+    c->version_table = xstrdup(LM_DEFAULT_VERSION_TABLE);
+  c->history_table = malloc(strlen(c->version_table) + 9);
+  if (c->history_table == NULL) return lm_error("out of memory");
+  strcpy(c->history_table, c->version_table);
+  strcat(c->history_table, "_history");
+  if (h->lock_timeout_opt >= 0) c->lock_timeout_ms = h->lock_timeout_opt;
+  if (h->url_opt) env = h->url_opt;
+  else if ((env = getenv("LMIGRATE_URL")) && *env) ;
+  else if ((env = getenv("DATABASE_URL")) && *env) ;
+  else env = NULL;
+  if (env) {
+    free(c->url);
+    c->url = xstrdup(env);
+  }
+  return 0;
+}

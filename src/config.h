@@ -1,0 +1,11 @@
+/*
+** config.h: reading lmigrate.lua (implemented in config.c; the entry point
+** lm_host_load_config is declared in host.h).
+*/
+#ifndef LM_CONFIG_H
+#define LM_CONFIG_H
+
+#define LM_DEFAULT_VERSION_TABLE "lmigrate_version"
+#define LM_DEFAULT_LOCK_TIMEOUT_MS 60000
+
+#endif

@@ -1,0 +1,143 @@
+/*
+** host.c: the Lua state and the one protected boundary every C->Lua call
+** goes through (lm_host_pcall), plus the host's connection. The host is a
+** value created by main() and passed down; nothing here is global.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "host.h"
+#include "log.h"
+#include "op.h"
+
+struct lm_host *lm_host_new(void) {
+  struct lm_host *h = calloc(1, sizeof *h);
+  if (h == NULL) return NULL;
+  h->L = luaL_newstate();
+  if (h->L == NULL) {
+    free(h);
+    return NULL;
+  }
+  luaL_openlibs(h->L);
+  lua_newtable(h->L);
+  h->xref = luaL_ref(h->L, LUA_REGISTRYINDEX);
+  h->revs_ref = LUA_NOREF;
+  h->lock_timeout_opt = -1;
+  lm_op_openlib(h->L);
+  return h;
+}
+
+static void config_free(struct lm_config *c) {
+  int i;
+  free(c->path);
+  free(c->url);
+  for (i = 0; i < c->nlocations; i++) free(c->locations[i]);
+  free(c->locations);
+  free(c->version_table);
+  free(c->version_table_schema);
+  free(c->history_table);
+  free(c->revision_template);
+  memset(c, 0, sizeof *c);
+}
+
+void lm_host_free(struct lm_host *h) {
+  if (h == NULL) return;
+  /* Lua first: its finalizers may still reference the connection. */
+  if (h->L) lua_close(h->L);
+  if (h->conn) h->conn->be->close(h->conn);
+  lm_graph_free(h->graph);
+  lm_url_free(&h->url);
+  config_free(&h->cfg);
+  free(h);
+}
+
+/*
+** Message handler: turn the error object into a string that starts with
+** the script's file:line. luaL_error raised from an op (a C function)
+** already carries the calling revision's location; an error raised without
+** one gets the first Lua frame that has a line. With -v (upvalue 1) the
+** traceback follows on the next lines.
+*/
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  int verbose = lua_toboolean(L, lua_upvalueindex(1));
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)",
+                            luaL_typename(L, 1));
+  }
+  if (strstr(msg, ".lua:") == NULL) {
+    lua_Debug ar;
+    int level;
+    for (level = 1; lua_getstack(L, level, &ar); level++) {
+      lua_getinfo(L, "Sl", &ar);
+      if (ar.currentline > 0) {
+        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline,
+                              msg);
+        break;
+      }
+    }
+  }
+  if (verbose) luaL_traceback(L, L, msg, 1);
+  else lua_pushstring(L, msg);
+  return 1;
+}
+
+int lm_host_pcall(struct lm_host *h, int nargs, int nresults) {
+  lua_State *L = h->L;
+  int base = lua_gettop(L) - nargs;   /* the function's index */
+  int rc;
+  lua_pushboolean(L, h->verbosity > 0);
+  lua_pushcclosure(L, msghandler, 1);
+  lua_insert(L, base);
+  rc = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  return rc != LUA_OK;
+}
+
+int lm_host_add_x(struct lm_host *h, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  if (eq == NULL || eq == kv)
+    return lm_usage_error("-x expects KEY=VALUE, got '%s'", kv);
+  lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->xref);
+  lua_pushlstring(h->L, kv, (size_t)(eq - kv));
+  lua_pushstring(h->L, eq + 1);
+  lua_rawset(h->L, -3);
+  lua_pop(h->L, 1);
+  return 0;
+}
+
+int lm_host_connect(struct lm_host *h, int offline) {
+  struct lm_err err;
+  struct lm_connect_opts opts;
+  const struct lm_backend *be;
+  lm_err_clear(&err);
+  if (h->cfg.url == NULL)
+    return lm_error("no database URL: pass --url, set LMIGRATE_URL or "
+                    "DATABASE_URL, or set url in %s",
+                    h->cfg.path ? h->cfg.path : "lmigrate.lua");
+  if (h->url.raw == NULL && lm_url_parse(h->cfg.url, &h->url, &err))
+    return lm_error("%s", err.msg);
+  be = lm_backend_for_url(&h->url, offline, &err);
+  if (be == NULL) return lm_error("%s", err.msg);
+  opts.lock_timeout_ms = h->cfg.lock_timeout_ms;
+  opts.out = stdout;
+  if (be->connect(&h->url, &opts, &h->conn, &err)) {
+    h->conn = NULL;
+    return lm_error("%s", err.msg);
+  }
+  lm_debug(h, "connected to %s", lm_host_url_display(h));
+  return 0;
+}
+
+const char *lm_host_url_display(const struct lm_host *h) {
+  if (h->url.redacted) return h->url.redacted;
+  return "(no database URL)";
+}

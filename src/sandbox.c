@@ -1,0 +1,366 @@
+/*
+** sandbox.c: reading every revision file in the version locations into
+** the Lua state and the pure-C graph. A file is read once: its bytes are
+** hashed (SHA-256, for validate) and loaded as a text chunk named
+** "@<location>/<file>", so every message names the file and line.
+** Invariant: revision tables live in the registry table h->revs_ref at
+** graph index + 1; the graph owns the C-side metadata.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "checksum.h"
+#include "host.h"
+#include "log.h"
+#include "sandbox.h"
+#include "suggest.h"
+
+#define REVENV_META "lmigrate.revenv"
+
+static const char *const rev_keys[] = {
+  "revision", "down_revision", "branch_labels", "depends_on", "message",
+  "create_date", "transactional", "upgrade", "downgrade", NULL
+};
+
+/* __index of a revision environment: the shared globals, or an error. */
+static int revenv_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL) {
+    if (lua_type(L, 2) == LUA_TSTRING)
+      return luaL_error(L, "unknown global '%s'", lua_tostring(L, 2));
+    return luaL_error(L, "unknown global");
+  }
+  return 1;
+}
+
+static int revenv_newindex(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TSTRING)
+    return luaL_error(L, "revision assigned global '%s'; use local",
+                      lua_tostring(L, 2));
+  return luaL_error(L, "revision assigned a global; use local");
+}
+
+/* Create (once) the metatable shared by all revision environments. */
+static void push_revenv_meta(lua_State *L) {
+  if (luaL_newmetatable(L, REVENV_META)) {
+    lua_pushglobaltable(L);
+    lua_pushcclosure(L, revenv_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, revenv_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushliteral(L, "revision environment");
+    lua_setfield(L, -2, "__metatable");
+  }
+}
+
+/* Read a whole file; caller frees. NULL with errno set on failure. */
+static char *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t cap = 0, len = 0;
+  if (f == NULL) return NULL;
+  for (;;) {
+    size_t got;
+    if (cap - len < 4096) {
+      char *p = realloc(buf, cap ? cap * 2 : 8192);
+      if (p == NULL) {
+        free(buf);
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      buf = p;
+      cap = cap ? cap * 2 : 8192;
+    }
+    got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) {
+    free(buf);
+    fclose(f);
+    errno = EIO;
+    return NULL;
+  }
+  fclose(f);
+  *n = len;
+  return buf;
+}
+
+/* Field `key` of the table at -1 as a list of strings (nil, a string, or a
+** sequence of strings) into *out and *n (owned). 0 ok, else prints an error. */
+static int get_list(lua_State *L, const char *path, const char *key,
+                    char ***out, int *n) {
+  int t = lua_getfield(L, -1, key), rc = 0;
+  *out = NULL;
+  *n = 0;
+  if (t == LUA_TSTRING) {
+    *out = malloc(sizeof **out);
+    if (*out == NULL || ((*out)[0] = strdup(lua_tostring(L, -1))) == NULL)
+      rc = lm_error("out of memory");
+    else *n = 1;
+  } else if (t == LUA_TTABLE) {
+    lua_Integer i, len = luaL_len(L, -1);
+    *out = calloc((size_t)len + 1, sizeof **out);
+    if (*out == NULL) rc = lm_error("out of memory");
+    for (i = 1; rc == 0 && i <= len; i++) {
+      if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+        rc = lm_error("%s: %s[%lld] must be a string (got %s)", path, key,
+                      (long long)i, luaL_typename(L, -1));
+      else if (((*out)[i - 1] = strdup(lua_tostring(L, -1))) == NULL)
+        rc = lm_error("out of memory");
+      else *n = (int)i;
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    rc = lm_error("%s: '%s' must be a string or a list of strings (got %s)",
+                  path, key, lua_typename(L, t));
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+static int get_opt_string(lua_State *L, const char *path, const char *key,
+                          char **out) {
+  int t = lua_getfield(L, -1, key), rc = 0;
+  if (t == LUA_TSTRING) {
+    if ((*out = strdup(lua_tostring(L, -1))) == NULL)
+      rc = lm_error("out of memory");
+  } else if (t != LUA_TNIL) {
+    rc = lm_error("%s: '%s' must be a string (got %s)", path, key,
+                  lua_typename(L, t));
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
+/* Validate the returned table at -1 and fill r. Prints its own error. */
+static int read_revision(lua_State *L, const char *path,
+                         struct lm_revision *r) {
+  int t, i;
+  char bad = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const char *k;
+    int known = 0;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      return lm_error("%s: the returned table must have string keys only",
+                      path);
+    }
+    k = lua_tostring(L, -1);
+    for (i = 0; rev_keys[i]; i++)
+      if (strcmp(k, rev_keys[i]) == 0) known = 1;
+    if (!known) {
+      const char *s = lm_suggest(k, rev_keys);
+      int rc;
+      if (strcmp(k, "data") == 0 || strcmp(k, "data_downgrade") == 0)
+        rc = lm_error("%s: the '%s' phase is not supported yet; do the data"
+                      " work in upgrade", path, k);
+      else if (s)
+        rc = lm_error("%s: unknown field '%s' (did you mean '%s'?)", path, k,
+                      s);
+      else
+        rc = lm_error("%s: unknown field '%s'", path, k);
+      lua_pop(L, 1);
+      return rc;
+    }
+  }
+  t = lua_getfield(L, -1, "revision");
+  if (t != LUA_TSTRING) {
+    lua_pop(L, 1);
+    return lm_error("%s: missing 'revision' (a string id such as "
+                    "\"3f2a9c1d7b04\")", path);
+  }
+  r->id = strdup(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (r->id == NULL) return lm_error("out of memory");
+  if (!lm_revision_id_ok(r->id, &bad)) {
+    if (bad)
+      return lm_error("%s: illegal character '%c' in revision id '%s' "
+                      "(use letters, digits and _)", path, bad, r->id);
+    return lm_error("%s: revision id '%s' must be 1 to 64 characters", path,
+                    r->id);
+  }
+  if (get_list(L, path, "down_revision", &r->down, &r->ndown)) return 1;
+  if (get_list(L, path, "depends_on", &r->depends, &r->ndepends)) return 1;
+  if (get_list(L, path, "branch_labels", &r->labels, &r->nlabels)) return 1;
+  for (i = 0; i < r->nlabels; i++)
+    if (!lm_revision_id_ok(r->labels[i], &bad))
+      return lm_error("%s: branch label '%s' may only use letters, digits "
+                      "and _", path, r->labels[i]);
+  if (get_opt_string(L, path, "message", &r->message)) return 1;
+  if (get_opt_string(L, path, "create_date", &r->create_date)) return 1;
+  t = lua_getfield(L, -1, "transactional");
+  if (t == LUA_TBOOLEAN) r->transactional = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    return lm_error("%s: 'transactional' must be true or false", path);
+  t = lua_getfield(L, -1, "upgrade");
+  lua_pop(L, 1);
+  if (t != LUA_TFUNCTION)
+    return lm_error("%s: revision '%s' has no upgrade function (add "
+                    "`upgrade = function(op) ... end`)", path, r->id);
+  t = lua_getfield(L, -1, "downgrade");
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    return lm_error("%s: 'downgrade' must be a function", path);
+  r->has_downgrade = (t == LUA_TFUNCTION);
+  return 0;
+}
+
+/* Load one file into a new revision added to the graph; the revision
+** table is stored in the table at -1 (revs). */
+static int load_one(struct lm_host *h, const char *path) {
+  lua_State *L = h->L;
+  struct lm_revision *r;
+  struct lm_err err;
+  size_t n = 0;
+  char *buf, *chunkname;
+  int idx, rc;
+  buf = slurp(path, &n);
+  if (buf == NULL)
+    return lm_error("%s: cannot read: %s", path, strerror(errno));
+  r = lm_revision_new();
+  chunkname = malloc(strlen(path) + 2);
+  if (r == NULL || chunkname == NULL) {
+    free(buf);
+    free(chunkname);
+    lm_revision_free(r);
+    return lm_error("out of memory");
+  }
+  lm_sha256_hex(buf, n, r->checksum);
+  chunkname[0] = '@';
+  strcpy(chunkname + 1, path);
+  rc = luaL_loadbufferx(L, buf, n, chunkname, "t");
+  free(buf);
+  free(chunkname);
+  if (rc != LUA_OK) {
+    lm_revision_free(r);
+    rc = lm_error("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  lua_newtable(L);                        /* the chunk's own _ENV */
+  push_revenv_meta(L);
+  lua_setmetatable(L, -2);
+  lua_setupvalue(L, -2, 1);
+  if (lm_host_pcall(h, 0, 1)) {
+    lm_revision_free(r);
+    rc = lm_error("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  if (!lua_istable(L, -1)) {
+    lm_revision_free(r);
+    rc = lm_error("%s: a revision file must return a table (got %s)", path,
+                  luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return rc;
+  }
+  if ((r->path = strdup(path)) == NULL || read_revision(L, path, r)) {
+    lm_revision_free(r);
+    lua_pop(L, 1);
+    return 1;
+  }
+  lm_err_clear(&err);
+  if (lm_graph_add(h->graph, r, &idx, &err)) {
+    lua_pop(L, 1);
+    return lm_error("%s", err.msg);
+  }
+  lua_rawseti(L, -2, idx + 1);
+  return 0;
+}
+
+static int is_revision_file(const char *name) {
+  size_t n = strlen(name);
+  return n > 4 && name[0] != '.' && name[0] != '_' &&
+         strcmp(name + n - 4, ".lua") == 0;
+}
+
+static int cmpstr(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every revision file name in dir, sorted; caller frees. */
+static int list_dir(const char *dir, char ***names, int *n) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int cap = 0;
+  *names = NULL;
+  *n = 0;
+  if (d == NULL)
+    return lm_error("version location '%s' cannot be read: %s (run "
+                    "`lmigrate init`, or set script_location in "
+                    "lmigrate.lua)", dir, strerror(errno));
+  while ((e = readdir(d)) != NULL) {
+    if (!is_revision_file(e->d_name)) continue;
+    if (*n == cap) {
+      char **p = realloc(*names, sizeof *p * (size_t)(cap ? cap * 2 : 64));
+      if (p == NULL) break;
+      *names = p;
+      cap = cap ? cap * 2 : 64;
+    }
+    if (((*names)[*n] = strdup(e->d_name)) == NULL) break;
+    (*n)++;
+  }
+  closedir(d);
+  if (e != NULL) return lm_error("out of memory");
+  if (*n) qsort(*names, (size_t)*n, sizeof **names, cmpstr);
+  return 0;
+}
+
+int lm_host_load_scripts(struct lm_host *h) {
+  lua_State *L = h->L;
+  struct lm_err err;
+  int li, rc = 0;
+  h->graph = lm_graph_new();
+  if (h->graph == NULL) return lm_error("out of memory");
+  lua_newtable(L);
+  for (li = 0; rc == 0 && li < h->cfg.nlocations; li++) {
+    const char *dir = h->cfg.locations[li];
+    char **names, path[4096];
+    int i, n;
+    if (list_dir(dir, &names, &n)) {
+      rc = 1;
+      break;
+    }
+    for (i = 0; i < n; i++) {
+      if (rc == 0) {
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >=
+            (int)sizeof path)
+          rc = lm_error("%s/%s: path too long", dir, names[i]);
+        else
+          rc = load_one(h, path);
+      }
+      free(names[i]);
+    }
+    free(names);
+  }
+  if (rc) {
+    lua_pop(L, 1);
+    return rc;
+  }
+  h->revs_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lm_err_clear(&err);
+  if (lm_graph_build(h->graph, &err)) return lm_error("%s", err.msg);
+  return 0;
+}
+
+int lm_sandbox_push_field(struct lm_host *h, int idx, const char *name) {
+  lua_State *L = h->L;
+  int t;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->revs_ref);
+  lua_rawgeti(L, -1, idx + 1);
+  t = lua_getfield(L, -1, name);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  return t;
+}
