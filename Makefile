@@ -1,44 +1,152 @@
-# lmigrate: builds build/lmigrate (the CLI) and build/lmigrate/core.so (the
-# same C objects as a Lua module, for the unit specs).
+# lmigrate: builds build/lmigrate (the CLI) and build/lib/lmigrate/core.so
+# (the same C objects as a Lua module, for the unit specs).
+#
+#   make                 build both targets into $(BUILD) (default build/)
+#   make test            deps + build + the whole busted suite (unit+integration)
+#   make asan-test       the same suite against an ASan/UBSan build in build-asan/
+#   make demo            apply versions/ to build/demo.db (sqlite), twice is a no-op
+#   make bench           bench/run.sh: heads/upgrade/current timings
+#   make install         PREFIX=/usr/local DESTDIR= (LuaRocks passes INST_*)
+#   make deps            install missing Debian packages (scripts/deps.sh)
+#
 # LuaRocks passes CFLAGS, LIBFLAG, LUA_INCDIR, ... and INST_* on the command
 # line; the defaults below make a standalone build work.
 
 CC        ?= cc
 PKG_LUA   := $(shell pkg-config --exists lua5.4 2>/dev/null && echo lua5.4 || echo lua)
 LUA_INCDIR ?= $(shell pkg-config --variable=includedir $(PKG_LUA) 2>/dev/null)/lua5.4
+LUA_LIBDIR ?=
 LUALIB    ?= lua5.4
+LUA       ?= lua5.4
 PGSQL_INCDIR ?= $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PGSQL_LIBDIR ?= $(shell pg_config --libdir 2>/dev/null)
 SQLITE_INCDIR ?= /usr/include
+SQLITE_LIBDIR ?=
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 LIBFLAG   ?= -shared
 BUILD     ?= build
+BUSTED    ?= busted
 
+# LuaRocks-style install variables, defaulting from PREFIX.
+PREFIX      ?= /usr/local
+INST_PREFIX ?= $(PREFIX)
+INST_BINDIR ?= $(INST_PREFIX)/bin
+INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/5.4
+INST_LUADIR ?= $(INST_PREFIX)/share/lua/5.4
+INST_MANDIR ?= $(INST_PREFIX)/share/man/man1
+INSTALL     ?= install
+
+libdir_flag = $(if $(strip $(1)),-L$(strip $(1)))
 ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -I$(LUA_INCDIR) -I$(PGSQL_INCDIR) -I$(SQLITE_INCDIR) -Isrc -I$(BUILD)
-LIBS       = -l$(LUALIB) -lsqlite3 -lcrypto -lm -ldl
+LIBDIRS    = $(call libdir_flag,$(LUA_LIBDIR)) $(call libdir_flag,$(PGSQL_LIBDIR)) $(call libdir_flag,$(SQLITE_LIBDIR))
+# The module needs the database/crypto libraries but not liblua: the
+# interpreter that loads it provides the Lua API.
+DB_LIBS    = -lpq -lsqlite3 -lcrypto -lm
+LIBS       = -l$(LUALIB) $(DB_LIBS) -ldl
+
+# Generated sources: build/templates.c from templates/ (tools/embed.lua).
+EMBED     := $(wildcard tools/embed.lua)
+TEMPLATE_FILES := $(shell find templates -type f ! -name '.*' ! -name '*~' ! -name '*.swp' 2>/dev/null)
+GEN_SRCS  := $(if $(EMBED),$(BUILD)/templates.c)
 
 SRCS      := $(sort $(wildcard src/*.c))
 CORE_SRCS := $(filter-out src/main.c,$(SRCS))
-OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
-CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+GEN_OBJS  := $(patsubst $(BUILD)/%.c,$(BUILD)/obj/%.o,$(GEN_SRCS))
+OBJS      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS)) $(GEN_OBJS)
+CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(GEN_OBJS)
 
-.PHONY: all clean deps
+# The suite: busted with a summary output handler (prints "N passed, N failed").
+BUSTED_CMD = $(BUSTED) --lua=$(LUA) --run=all -o spec/support/summary.lua
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBASAN     = $(shell $(CC) -print-file-name=libasan.so)
+
+.PHONY: all clean deps test unit integration asan asan-test demo bench install uninstall
+.DELETE_ON_ERROR:
+
 all: $(BUILD)/lmigrate $(BUILD)/lib/lmigrate/core.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: $(BUILD)/%.c $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/templates.c: tools/embed.lua $(TEMPLATE_FILES) | $(BUILD)/obj
+	$(LUA) tools/embed.lua templates > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/lib/lmigrate
 
 $(BUILD)/lmigrate: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBDIRS) $(LIBS)
 
 $(BUILD)/lib/lmigrate/core.so: $(CORE_OBJS)
-	$(CC) $(CFLAGS) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJS) -lsqlite3 -lcrypto
+	$(CC) $(CFLAGS) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJS) $(LIBDIRS) $(DB_LIBS)
+
+-include $(wildcard $(BUILD)/obj/*.d)
 
 deps:
 	@sh scripts/deps.sh
+
+# --- specs ------------------------------------------------------------------
+
+test: deps all
+	$(BUSTED_CMD)
+
+unit: all
+	$(BUSTED) --lua=$(LUA) -o spec/support/summary.lua
+
+integration: all
+	$(BUSTED) --lua=$(LUA) --run=integration -o spec/support/summary.lua
+
+# ASan/UBSan: a separate tree, the same suite pointed at it. The lua5.4
+# interpreter is not instrumented, so it gets libasan preloaded (leaks off:
+# the interpreter's own allocations are not ours); the CLI the specs spawn
+# runs with leak detection on (the specs' env is reset per child below).
+asan: deps
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+
+asan-test: asan
+	LMIGRATE_BIN=build-asan/lmigrate \
+	LMIGRATE_CPATH='./build-asan/lib/?.so' \
+	LMIGRATE_CHILD_ASAN_OPTIONS='detect_leaks=1:halt_on_error=1' \
+	ASAN_OPTIONS='detect_leaks=0:halt_on_error=1' \
+	UBSAN_OPTIONS='halt_on_error=1:print_stacktrace=1' \
+	LD_PRELOAD='$(LIBASAN)' \
+	$(BUSTED_CMD)
+
+# --- demo, bench --------------------------------------------------------------
+
+demo: deps all
+	@test -d versions && test -f lmigrate.lua || { echo "make demo: versions/ or lmigrate.lua missing" >&2; exit 1; }
+	$(BUILD)/lmigrate -u sqlite:$(BUILD)/demo.db upgrade head
+
+bench: deps all
+	bash bench/run.sh
+
+# --- install -----------------------------------------------------------------
+
+LUA_MODULES := $(wildcard lua/lmigrate/*.lua)
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(INST_BINDIR) $(DESTDIR)$(INST_LIBDIR)/lmigrate
+	$(INSTALL) -m 0755 $(BUILD)/lmigrate $(DESTDIR)$(INST_BINDIR)/lmigrate
+	$(INSTALL) -m 0755 $(BUILD)/lib/lmigrate/core.so $(DESTDIR)$(INST_LIBDIR)/lmigrate/core.so
+ifneq ($(LUA_MODULES),)
+	$(INSTALL) -d $(DESTDIR)$(INST_LUADIR)/lmigrate
+	$(INSTALL) -m 0644 $(LUA_MODULES) $(DESTDIR)$(INST_LUADIR)/lmigrate/
+endif
+	if [ -f docs/lmigrate.1 ]; then \
+	  $(INSTALL) -d $(DESTDIR)$(INST_MANDIR) && \
+	  $(INSTALL) -m 0644 docs/lmigrate.1 $(DESTDIR)$(INST_MANDIR)/lmigrate.1; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(INST_BINDIR)/lmigrate $(DESTDIR)$(INST_LIBDIR)/lmigrate/core.so \
+	  $(DESTDIR)$(INST_MANDIR)/lmigrate.1
+	rm -f $(addprefix $(DESTDIR)$(INST_LUADIR)/lmigrate/,$(notdir $(LUA_MODULES)))
 
 clean:
 	rm -rf $(BUILD) build-asan
