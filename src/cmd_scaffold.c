@@ -200,7 +200,7 @@ int cmd_init(int argc, char **argv, struct lm_host *h)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+t:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
     switch (c) {
     case 't': tmpl = optarg; break;
     case 'h': fputs(init_usage, stdout); return 0;
@@ -493,6 +493,27 @@ static const char *pick_location(const struct lm_host *h, const char *vp)
   return NULL;
 }
 
+/* A --rev-id must be a valid id not used by any loaded revision. Prints
+** the error; returns the exit status (0 ok, 1 taken, 2 malformed). */
+static int check_rev_id(const struct lm_host *h, const char *id)
+{
+  char bad = 0;
+  int idx;
+  if (!lm_revision_id_ok(id, &bad)) {
+    if (strlen(id) > 64 || bad == '\0')
+      return lm_usage_error("invalid --rev-id '%s': use 1 to 64 characters "
+                            "of A-Z a-z 0-9 _", id);
+    return lm_usage_error("invalid --rev-id '%s': character '%c' is not "
+                          "allowed (use A-Z a-z 0-9 _)", id, bad);
+  }
+  if (h->graph && (idx = lm_graph_index(h->graph, id)) >= 0) {
+    const struct lm_revision *r = lm_graph_rev(h->graph, idx);
+    return lm_error("revision %s already exists (%s)", id,
+                    r->path ? r->path : "?");
+  }
+  return 0;
+}
+
 /* Check id (given or generated) and write the file; prints progress and
 ** errors. Returns the exit status. */
 static int write_revision(struct lm_host *h, const struct newrev *nr)
@@ -510,7 +531,6 @@ static int write_revision(struct lm_host *h, const struct newrev *nr)
   time_t now = time(NULL);
   struct tm tm;
   int i, rc = 1;
-  char bad = 0;
 
   for (i = 0; i < 7; i++)
     lm_sb_init(&v[i]);
@@ -518,19 +538,9 @@ static int write_revision(struct lm_host *h, const struct newrev *nr)
   lm_sb_init(&out);
 
   if (nr->rev_id) {
-    if (!lm_revision_id_ok(nr->rev_id, &bad)) {
-      rc = lm_usage_error("invalid --rev-id '%s': character '%c' is not "
-                          "allowed (use 1-64 of A-Z a-z 0-9 _)", nr->rev_id,
-                          bad ? bad : '?');
+    if ((rc = check_rev_id(h, nr->rev_id)) != 0)
       goto done;
-    }
-    if (h->graph && lm_graph_index(h->graph, nr->rev_id) >= 0) {
-      const struct lm_revision *r =
-        lm_graph_rev(h->graph, lm_graph_index(h->graph, nr->rev_id));
-      rc = lm_error("revision %s already exists (%s)", nr->rev_id,
-                    r->path ? r->path : "?");
-      goto done;
-    }
+    rc = 1;
     rid = nr->rev_id;
   } else {
     do {
@@ -770,7 +780,7 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
   lm_idset_init(&heads);
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+m:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
     switch (c) {
     case 'm': nr.message = optarg; break;
     case OPT_REVID: nr.rev_id = optarg; break;
@@ -822,6 +832,9 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
     rc = lm_error("internal error: revision scripts not loaded");
     goto done;
   }
+  if (nr.rev_id && (rc = check_rev_id(h, nr.rev_id)) != 0)
+    goto done;
+  rc = 1;
   if (splice && head == NULL) {
     rc = lm_usage_error("--splice needs --head REV");
     goto done;
@@ -971,6 +984,9 @@ int cmd_merge(int argc, char **argv, struct lm_host *h)
     goto done;
   }
 
+  if (nr.rev_id && (rc = check_rev_id(h, nr.rev_id)) != 0)
+    goto done;
+  rc = 1;
   for (i = optind; i < argc; i++) {
     if (strcmp(argv[i], "heads") == 0) {
       struct lm_idset hs;
@@ -999,9 +1015,11 @@ int cmd_merge(int argc, char **argv, struct lm_host *h)
     }
   }
   if (sel.n < 2) {
-    rc = lm_error("nothing to merge: %s",
-                  sel.n == 0 ? "the graph has no revisions"
-                  : "only one revision (a merge needs two heads or more)");
+    if (sel.n == 0)
+      rc = lm_error("nothing to merge: the graph has no revisions");
+    else
+      rc = lm_error("nothing to merge: only one revision (%s); a merge "
+                    "joins two heads or more", lm_graph_rev(g, sel.v[0])->id);
     goto done;
   }
 
