@@ -31,6 +31,7 @@ int lm_err_prefix(struct lm_err *err, const char *fmt, ...) {
   vsnprintf(head, sizeof head, fmt, ap);
   va_end(ap);
   memcpy(old, err->msg, sizeof old);
-  snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+  snprintf(err->msg, sizeof err->msg, "%.*s: %.*s", 400, head,
+           (int)(sizeof err->msg - 410), old);
   return 1;
 }

@@ -1,0 +1,44 @@
+/*
+** runner.h: applying plans. Each revision runs in its own transaction
+** together with its version-table and history rows (or the whole command
+** in one, with transaction_per_migration = false). Before every step the
+** runner re-reads the version table under the write lock and re-plans if
+** another runner moved it, so concurrent runners never apply a revision
+** twice. Offline (--sql) runs the same code against the printing backend.
+*/
+#ifndef LM_RUNNER_H
+#define LM_RUNNER_H
+
+#include "graph.h"
+
+struct lm_host;
+
+struct lm_migrate_opts {
+  enum lm_direction dir;
+  const char *target;     /* the TARGET argument (TO for FROM:TO) */
+  const char *from;       /* --sql FROM:TO: assumed starting point, or NULL */
+  int offline;            /* --sql */
+};
+
+/* upgrade / downgrade. Connects, plans, runs; returns the exit status and
+** prints its own messages. */
+int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o);
+
+/* stamp TARGET [--purge] [--sql]: set the version table without running
+** scripts. Returns the exit status. */
+int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
+                    int offline);
+
+/* Read the version table into heads (graph indices). A missing table is
+** no heads. Unknown ids are an error unless unknown_ok, in which case they
+** are skipped and counted in *nunknown (may be NULL). Prints its own
+** error; returns the exit status. The host must be connected. */
+int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
+                         int unknown_ok, int *nunknown);
+
+/* Compare applied revisions' recorded checksums with their files; print
+** one line per problem. quiet_ok: say nothing when all match. Returns
+** the number of problems, or -1 after printing a database error. */
+int lm_runner_validate(struct lm_host *h, int as_warning);
+
+#endif
