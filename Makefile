@@ -43,7 +43,9 @@ LIBDIRS    = $(call libdir_flag,$(LUA_LIBDIR)) $(call libdir_flag,$(PGSQL_LIBDIR
 # The module needs the database/crypto libraries but not liblua: the
 # interpreter that loads it provides the Lua API.
 DB_LIBS    = -lpq -lsqlite3 -lcrypto -lm
-LIBS       = -l$(LUALIB) $(DB_LIBS) -ldl
+# LUALIB is a library name (lua5.4) or, from LuaRocks, a file (liblua5.4.a).
+LUALIB_NAME = $(patsubst lib%,%,$(patsubst %.a,%,$(patsubst %.so,%,$(notdir $(LUALIB)))))
+LIBS       = -l$(LUALIB_NAME) $(DB_LIBS) -ldl
 
 # Generated sources: build/templates.c from templates/ (tools/embed.lua).
 EMBED     := $(wildcard tools/embed.lua)
@@ -80,7 +82,7 @@ $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/lib/lmigrate
 
 $(BUILD)/lmigrate: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBDIRS) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,-E -o $@ $(OBJS) $(LIBDIRS) $(LIBS)
 
 $(BUILD)/lib/lmigrate/core.so: $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJS) $(LIBDIRS) $(DB_LIBS)
