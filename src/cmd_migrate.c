@@ -1,0 +1,106 @@
+/*
+** cmd_migrate.c: upgrade, downgrade and stamp. Thin: parse the arguments,
+** then hand a plan request to the runner.
+** Options are scanned by hand rather than with getopt_long because the
+** targets themselves look like options ("-1", "-2"): getopt would take
+** "downgrade -1" for an unknown option '-1'.
+*/
+#include <ctype.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "host.h"
+#include "log.h"
+#include "runner.h"
+
+struct margs {
+  const char *target;
+  int sql;
+  int purge;
+};
+
+/* 1 when s is "-N" (a relative target, not an option). */
+static int is_relative(const char *s) {
+  if (s[0] != '-' || s[1] == '\0') return 0;
+  for (s++; *s; s++)
+    if (!isdigit((unsigned char)*s)) return 0;
+  return 1;
+}
+
+static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
+  int i, dashdash = 0;
+  memset(a, 0, sizeof *a);
+  for (i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    if (!dashdash && strcmp(s, "--") == 0) {
+      dashdash = 1;
+    } else if (!dashdash && strcmp(s, "--sql") == 0) {
+      a->sql = 1;
+    } else if (!dashdash && allow_purge && strcmp(s, "--purge") == 0) {
+      a->purge = 1;
+    } else if (!dashdash && s[0] == '-' && !is_relative(s)) {
+      return lm_usage_error("%s: unknown option '%s'; usage: lmigrate %s "
+                            "TARGET [--sql]%s", argv[0], s, argv[0],
+                            allow_purge ? " [--purge]" : "");
+    } else if (a->target) {
+      return lm_usage_error("%s: one TARGET expected, got '%s' and '%s'",
+                            argv[0], a->target, s);
+    } else {
+      a->target = s;
+    }
+  }
+  if (a->target == NULL || a->target[0] == '\0')
+    return lm_usage_error("%s: missing TARGET (e.g. `lmigrate %s %s`)",
+                          argv[0], argv[0],
+                          strcmp(argv[0], "downgrade") == 0 ? "-1" : "head");
+  return 0;
+}
+
+static int migrate(int argc, char **argv, struct lm_host *h,
+                   enum lm_direction dir) {
+  struct lm_migrate_opts o;
+  struct margs a;
+  char from[128];
+  const char *colon;
+  int rc = parse(argc, argv, 0, &a);
+  if (rc) return rc;
+  memset(&o, 0, sizeof o);
+  o.dir = dir;
+  o.offline = a.sql;
+  o.target = a.target;
+  colon = strchr(a.target, ':');
+  if (colon) {
+    if (!a.sql)
+      return lm_usage_error("%s: FROM:TO ranges are for --sql (offline) "
+                            "mode; online, give one TARGET", argv[0]);
+    if ((size_t)(colon - a.target) >= sizeof from)
+      return lm_usage_error("%s: FROM in '%s' is too long", argv[0],
+                            a.target);
+    memcpy(from, a.target, (size_t)(colon - a.target));
+    from[colon - a.target] = '\0';
+    o.from = from[0] ? from : NULL;
+    o.target = colon + 1;
+    if (o.target[0] == '\0')
+      return lm_usage_error("%s: missing TO in '%s'", argv[0], a.target);
+  } else if (a.sql && dir == LM_DOWN) {
+    return lm_usage_error("downgrade --sql needs FROM:TO (e.g. `lmigrate "
+                          "downgrade --sql head:base`): offline there is no "
+                          "database to read the current revision from");
+  }
+  return lm_runner_migrate(h, &o);
+}
+
+int cmd_upgrade(int argc, char **argv, struct lm_host *h) {
+  return migrate(argc, argv, h, LM_UP);
+}
+
+int cmd_downgrade(int argc, char **argv, struct lm_host *h) {
+  return migrate(argc, argv, h, LM_DOWN);
+}
+
+int cmd_stamp(int argc, char **argv, struct lm_host *h) {
+  struct margs a;
+  int rc = parse(argc, argv, 1, &a);
+  if (rc) return rc;
+  return lm_runner_stamp(h, a.target, a.purge, a.sql);
+}

@@ -1,0 +1,195 @@
+/*
+** main.c: lmigrate's entry point: global options, the command table, the
+** setup each command's flags ask for, and a checked exit (git's run_builtin).
+*/
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "host.h"
+#include "log.h"
+#include "suggest.h"
+
+#define LM_VERSION "0.1.0"
+
+static const struct lm_command lm_commands[] = {
+  {"init", cmd_init, 0, "init [DIR] [--template NAME]",
+   "scaffold lmigrate.lua and a version directory"},
+  {"revision", cmd_revision, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "revision -m MSG [--rev-id ID] [--head REV] [--branch-label L] "
+   "[--depends-on REV]... [--version-path DIR] [--splice]",
+   "write a new revision file from the template"},
+  {"merge", cmd_merge, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "merge -m MSG [--rev-id ID] (heads | REV REV...)",
+   "write a revision that joins several heads"},
+  {"upgrade", cmd_upgrade,
+   LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
+   "upgrade TARGET [--sql]  (TARGET: head, heads, REV, +N, REV+N, "
+   "label@head, label@+N; with --sql also FROM:TO)",
+   "apply revisions up to TARGET"},
+  {"downgrade", cmd_downgrade,
+   LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
+   "downgrade TARGET [--sql]  (TARGET: base, REV, -N, REV-N, label@-N; "
+   "--sql needs FROM:TO)",
+   "revert revisions down to TARGET"},
+  {"current", cmd_current, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "current [-v|--verbose] [--json]", "show the revisions the database is at"},
+  {"history", cmd_history, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "history [-r RANGE] [-v|--verbose] [-i|--indicate-current] [--json]",
+   "list revisions, newest first"},
+  {"heads", cmd_heads, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "heads [-v|--verbose] [--json]", "show the heads of the revision graph"},
+  {"branches", cmd_branches, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "branches [-v|--verbose]", "show branch points"},
+  {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS, "show REV",
+   "show one revision"},
+  {"stamp", cmd_stamp,
+   LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
+   "stamp TARGET [--purge] [--sql]",
+   "set the version table without running revisions"},
+  {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "validate", "check applied revisions' checksums against their files"},
+};
+
+#define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))
+
+static void usage(FILE *f) {
+  int i;
+  fprintf(f,
+          "usage: lmigrate [-c FILE] [-u URL] [-x KEY=VALUE]... [-q|-v]\n"
+          "                [--lock-timeout SECONDS] COMMAND [ARGS]\n\n"
+          "Database schema migrations with Lua revision scripts.\n\n"
+          "options:\n"
+          "  -c, --config FILE        config file (default ./lmigrate.lua)\n"
+          "  -u, --url URL            database URL (overrides LMIGRATE_URL,\n"
+          "                           DATABASE_URL and the config's url)\n"
+          "  -x KEY=VALUE             pass a value to scripts as op.x.KEY\n"
+          "  -q, --quiet              print errors only\n"
+          "  -v, --verbose            more detail; tracebacks on errors\n"
+          "      --lock-timeout SECS  how long to wait for another runner\n"
+          "  -h, --help               this help; COMMAND -h for a command\n"
+          "  -V, --version            print the version\n\ncommands:\n");
+  for (i = 0; i < NCOMMANDS; i++)
+    fprintf(f, "  %-10s %s\n", lm_commands[i].name, lm_commands[i].summary);
+  fprintf(f, "\nURLs: sqlite:PATH, sqlite:///rel.db, sqlite:////abs.db, "
+             "sqlite::memory:\nExit status: 0 ok, 1 failure, 2 usage "
+             "error. See docs/cli.md.\n");
+}
+
+static const struct lm_command *find_command(const char *name) {
+  int i;
+  for (i = 0; i < NCOMMANDS; i++)
+    if (strcmp(lm_commands[i].name, name) == 0) return &lm_commands[i];
+  return NULL;
+}
+
+static int unknown_command(const char *name) {
+  const char *names[NCOMMANDS + 1];
+  const char *s;
+  int i;
+  for (i = 0; i < NCOMMANDS; i++) names[i] = lm_commands[i].name;
+  names[NCOMMANDS] = NULL;
+  s = lm_suggest(name, names);
+  if (s)
+    return lm_usage_error("unknown command '%s' (did you mean '%s'?); see "
+                          "lmigrate --help", name, s);
+  return lm_usage_error("unknown command '%s'; see lmigrate --help", name);
+}
+
+static int wants_help(int argc, char **argv) {
+  int i;
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) return 0;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Parse the global options into h; returns -1 to go on, else an exit
+** status. *cmd_at gets the index of the command word. */
+static int parse_globals(int argc, char **argv, struct lm_host *h,
+                         int *cmd_at) {
+  static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"url", required_argument, NULL, 'u'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"lock-timeout", required_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}
+  };
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+c:u:x:qvhV", opts, NULL)) != -1) {
+    switch (c) {
+      case 'c': h->config_opt = optarg; break;
+      case 'u': h->url_opt = optarg; break;
+      case 'x':
+        if (lm_host_add_x(h, optarg)) return 2;
+        break;
+      case 'q': h->verbosity = -1; break;
+      case 'v': h->verbosity = 1; break;
+      case 'L': {
+        char *end;
+        double s = strtod(optarg, &end);
+        if (*optarg == '\0' || *end != '\0' || s < 0 || s > 86400)
+          return lm_usage_error("--lock-timeout expects seconds (0 to "
+                                "86400), got '%s'", optarg);
+        h->lock_timeout_opt = (int)(s * 1000);
+        break;
+      }
+      case 'h': usage(stdout); return 0;
+      case 'V': printf("lmigrate %s\n", LM_VERSION); return 0;
+      default:
+        if (optopt)
+          return lm_usage_error("unknown option '-%c' (or it needs a "
+                                "value); see lmigrate --help", optopt);
+        return lm_usage_error("unknown option '%s' (or it needs a value); "
+                              "see lmigrate --help", argv[optind - 1]);
+    }
+  }
+  *cmd_at = optind;
+  if (optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  return -1;
+}
+
+static int run(int argc, char **argv, struct lm_host *h) {
+  const struct lm_command *cmd;
+  int at = 0, rc;
+  rc = parse_globals(argc, argv, h, &at);
+  if (rc >= 0) return rc;
+  cmd = find_command(argv[at]);
+  if (cmd == NULL) return unknown_command(argv[at]);
+  argc -= at;
+  argv += at;
+  if (wants_help(argc, argv)) {
+    printf("usage: lmigrate %s\n\n%s\n", cmd->usage, cmd->summary);
+    return 0;
+  }
+  if ((cmd->flags & LM_NEED_CONFIG) && (rc = lm_host_load_config(h)))
+    return rc;
+  if ((cmd->flags & LM_NEED_SCRIPTS) && (rc = lm_host_load_scripts(h)))
+    return rc;
+  optind = 0;
+  return cmd->fn(argc, argv, h);
+}
+
+int main(int argc, char **argv) {
+  struct lm_host *h = lm_host_new();
+  int rc;
+  if (h == NULL) return lm_error("out of memory");
+  rc = run(argc, argv, h);
+  lm_host_free(h);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "lmigrate: error: write failure on standard output\n");
+    return 1;
+  }
+  return rc;
+}
