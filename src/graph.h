@@ -59,13 +59,31 @@ const int *lm_graph_deps(const struct lm_graph *g, int idx, int *n);
 /* Position in the topological order (parents and dependencies first). */
 int lm_graph_topo_pos(const struct lm_graph *g, int idx);
 
-/* heads: no children; bases: no parents; branch points: >1 children;
-** merge points: >1 parents. Appended to out in topological order. */
+/* heads: no children; bases: no parents (children via parents only).
+** Appended to out in topological order; 0 ok, 1 OOM. */
 int lm_graph_heads(const struct lm_graph *g, struct lm_idset *out);
 int lm_graph_bases(const struct lm_graph *g, struct lm_idset *out);
-/* The branch labels that apply to idx: its own plus those inherited along
-** single-parent chains from labelled ancestors (Alembic's branch names). */
-int lm_graph_labels_of(const struct lm_graph *g, int idx, struct lm_idset *out_label_owner);
+/* Branch points (>1 children) and merge points (>1 parents), appended to
+** out in topological order. */
+int lm_graph_branchpoints(const struct lm_graph *g, struct lm_idset *out);
+int lm_graph_mergepoints(const struct lm_graph *g, struct lm_idset *out);
+
+/* The branch labels that apply to idx (borrowed strings, *n of them): a
+** label on revision L applies to L and to its descendants along the chain
+** above L, up to (not past) a branch point and not into a merge point. */
+const char *const *lm_graph_branch_labels(const struct lm_graph *g, int idx,
+                                          int *n);
+/* The revision that declares branch label `label`, or -1. */
+int lm_graph_label_owner(const struct lm_graph *g, const char *label);
+
+/* Revisions for `history -r A:B`: every revision that is an ancestor-or-self
+** of B and a descendant-or-self of A (through parents and dependencies),
+** newest first (reverse topological order). Each end may be empty, `base`,
+** `head`/`heads`, `current` (= cur), or anything lm_graph_resolve takes;
+** `A:` is A..heads, `:B` is base..B. */
+int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
+                   const char *range, struct lm_idset *out,
+                   struct lm_err *err);
 
 /* Plan the steps that move the database from heads `cur` to `target`.
 ** Upgrade targets: head, heads, base, ID/prefix, +N, ID+N, label@head,
@@ -83,7 +101,9 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
 
 /* Resolve a target to a set of revisions without planning (used by stamp,
 ** show, history ranges): head, heads, base (empty set), ID/prefix, ID+N,
-** ID-N, label@head, label@base. */
+** ID-N, label@head, label@base (the branch's lowest revision: the chain
+** below the label down to a branch point or a base), label@base+N,
+** label@ID, a bare label (its owner). Appended in topological order. */
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err);
 

@@ -1,0 +1,58 @@
+/*
+** graph_int.h: the revision graph's private layout, shared by graph.c
+** (storage, build, walks) and graph_plan.c (targets, plans, ranges).
+** Not for other modules: use graph.h.
+*/
+#ifndef LM_GRAPH_INT_H
+#define LM_GRAPH_INT_H
+
+#include "graph.h"
+
+#define LM_NMARKS 3
+
+/* Edge kinds for lm_g_walk. */
+#define LM_E_PAR 1   /* to parents (down_revision) */
+#define LM_E_DEP 2   /* to dependencies (depends_on) */
+#define LM_E_CH  4   /* to children */
+#define LM_E_DD  8   /* to dependents */
+
+struct lm_htab {
+  const char **keys;   /* owned array; keys borrowed from revisions */
+  int *vals;           /* owned */
+  unsigned cap;        /* 0 or a power of two */
+  unsigned n;
+};
+
+/* Mutable scratch reachable from a const graph: walks are not reentrant. */
+struct lm_scratch {
+  unsigned *mark[LM_NMARKS];  /* owned; n entries each */
+  unsigned gen[LM_NMARKS];    /* mark[m][i] == gen[m] means marked */
+  int *stack;                 /* owned; n entries */
+};
+
+struct lm_graph {
+  struct lm_revision **revs;  /* owned, each owned */
+  int n, cap;
+  int built;
+  struct lm_htab ids;         /* id -> index */
+  struct lm_htab labels;      /* branch label -> declaring revision */
+  int *par_off, *par;         /* owned CSR: parents */
+  int *dep_off, *dep;         /* owned CSR: dependencies */
+  int *ch_off, *ch;           /* owned CSR: children */
+  int *dd_off, *dd;           /* owned CSR: dependents */
+  int *topo;                  /* owned: topological order */
+  int *pos;                   /* owned: index -> position in topo */
+  int *sorted;                /* owned: indices sorted by id */
+  int *lab_off;               /* owned CSR: labels applying to each revision */
+  const char **lab;           /* owned array; strings borrowed */
+  struct lm_scratch *s;       /* owned */
+};
+
+unsigned lm_g_begin(const struct lm_graph *g, int m);
+int lm_g_marked(const struct lm_graph *g, int m, int i);
+void lm_g_mark(const struct lm_graph *g, int m, int i);
+int lm_g_walk(const struct lm_graph *g, int m, const int *seeds, int k,
+              int edges, int stop, int only, int minpos,
+              struct lm_idset *out);
+
+#endif
