@@ -54,5 +54,36 @@ extern const struct lm_dialect lm_dialect_sqlite;
 /* Shared helpers for dialect implementations (dialect_common.c). */
 /* Standard double-quote identifier quoting, per dotted part. */
 void lm_dialect_quote_ident_std(struct lm_sqlbuf *sb, const char *name);
+/* Standard literal quoting: 'it''s', integers, floats (%.17g, always
+** re-read as floats), NULL, X'00ff'. Booleans are spelled btrue/bfalse
+** ("1"/"0" on SQLite, "TRUE"/"FALSE" on PostgreSQL). */
+void lm_dialect_quote_literal_std(struct lm_sqlbuf *sb,
+                                  const struct lm_value *v,
+                                  const char *btrue, const char *bfalse);
+/* A portable type string split up: "numeric(10, 2)" -> base "numeric",
+** nargs 2, args {10, 2}. */
+struct lm_type_spec {
+  char base[32];     /* lower-cased name before any '(' */
+  int nargs;         /* 0..2 */
+  long args[2];
+};
+/* Parse type as "name" or "name(n)" or "name(p, s)" with a plain
+** identifier name and decimal arguments. Returns 1 when it has that shape
+** (out filled), 0 otherwise (the type is verbatim SQL). */
+int lm_dialect_parse_type(const char *type, struct lm_type_spec *out);
+/* The canonical spelling of a foreign-key action (CASCADE, SET NULL,
+** SET DEFAULT, RESTRICT, NO ACTION; matched case-insensitively, inner
+** spaces collapsed), or NULL. */
+const char *lm_dialect_fk_action(const char *action);
+/* Append ` REFERENCES "t" ("c") [ON DELETE ..] [ON UPDATE ..]` for col,
+** using d->quote_ident. "a.b.c" references column c of table a.b. */
+int lm_dialect_render_references(const struct lm_dialect *d,
+                                 struct lm_sqlbuf *sb,
+                                 const struct lm_column *col,
+                                 struct lm_err *err);
+/* Append "(a, b)" for ix->cols quoted with d->quote_ident. */
+void lm_dialect_render_collist(const struct lm_dialect *d,
+                               struct lm_sqlbuf *sb,
+                               const char *const *cols, int ncols);
 
 #endif

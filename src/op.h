@@ -23,6 +23,12 @@ struct lm_opctx {
 ** stack index of the -x table to expose as op.x (0: an empty table). */
 void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx);
 
+/* End the binding of every op table pushed for ctx: close the op.rows
+** cursors still open for it and set ctx->conn = NULL; afterwards every op
+** call through those tables raises "op used outside of its revision".
+** Call when the revision phase ends, before ctx goes away. */
+void lm_op_release(lua_State *L, struct lm_opctx *ctx);
+
 /* Register the "lmigrate.rows" (and other) metatables; call once per
 ** lua_State before lm_op_push. Idempotent. */
 void lm_op_openlib(lua_State *L);

@@ -1,0 +1,310 @@
+/*
+** dialect_sqlite.c: how SQLite spells lmigrate's operations: portable types
+** (SQLAlchemy's spellings), column definitions, CREATE/DROP/ALTER, indexes
+** and the version/history tables. Pure rendering; see dialect.h.
+**
+** Rules worth knowing:
+** - `default = v` renders DEFAULT <literal>; `server_default = "sql"`
+**   always renders DEFAULT (<sql>), parenthesised, because SQLite only
+**   accepts expressions in parentheses and a parenthesised keyword or
+**   literal is still valid.
+** - A single primary-key column is declared inline (so `integer` primary
+**   keys alias the rowid); several make a table-level PRIMARY KEY (a, b).
+** - ALTER TABLE ADD COLUMN cannot add PRIMARY KEY or UNIQUE columns, nor
+**   NOT NULL columns without a default: those are errors naming the fix.
+*/
+#include <string.h>
+#include <strings.h>
+
+#include "dialect.h"
+
+enum targs { NOARGS, LEN_OPT, PREC_OPT, PREC_SCALE_OPT };
+
+struct typemap {
+  const char *portable;
+  const char *sqlite;
+  enum targs args;
+};
+
+static const struct typemap types[] = {
+  { "integer", "INTEGER", NOARGS },
+  { "bigint", "BIGINT", NOARGS },
+  { "smallint", "SMALLINT", NOARGS },
+  { "string", "VARCHAR", LEN_OPT },
+  { "text", "TEXT", NOARGS },
+  { "boolean", "BOOLEAN", NOARGS },
+  { "float", "FLOAT", NOARGS },
+  { "numeric", "NUMERIC", PREC_SCALE_OPT },
+  { "date", "DATE", NOARGS },
+  { "timestamp", "DATETIME", PREC_OPT },
+  { "timestamptz", "DATETIME", PREC_OPT },
+  { "uuid", "CHAR(32)", NOARGS },
+  { "json", "JSON", NOARGS },
+  { "bytes", "BLOB", NOARGS },
+  { NULL, NULL, NOARGS }
+};
+
+static void sqlite_quote_literal(struct lm_sqlbuf *sb,
+                                 const struct lm_value *v) {
+  if (v->type == LM_VTEXT && v->s && memchr(v->s, '\0', v->n)) {
+    /* a NUL cannot appear inside a SQLite string literal */
+    struct lm_value b = *v;
+    b.type = LM_VBLOB;
+    lm_sb_add(sb, "CAST(");
+    lm_dialect_quote_literal_std(sb, &b, "1", "0");
+    lm_sb_add(sb, " AS TEXT)");
+    return;
+  }
+  lm_dialect_quote_literal_std(sb, v, "1", "0");
+}
+
+/* The typemap entry for col's type, or NULL when it is verbatim SQL. */
+static const struct typemap *find_type(const char *type,
+                                       struct lm_type_spec *ts) {
+  int i;
+  if (!lm_dialect_parse_type(type, ts)) return NULL;
+  for (i = 0; types[i].portable; i++)
+    if (strcmp(ts->base, types[i].portable) == 0) return &types[i];
+  return NULL;
+}
+
+static int is_integer_type(const char *type) {
+  struct lm_type_spec ts;
+  const struct typemap *tm = find_type(type, &ts);
+  if (tm == NULL) return strcasecmp(type, "INTEGER") == 0;
+  return strcmp(tm->portable, "integer") == 0 ||
+         strcmp(tm->portable, "bigint") == 0 ||
+         strcmp(tm->portable, "smallint") == 0;
+}
+
+static int sqlite_map_type(struct lm_sqlbuf *sb, const struct lm_column *col,
+                           struct lm_err *err) {
+  struct lm_type_spec ts;
+  const struct typemap *tm = find_type(col->type, &ts);
+  int maxargs;
+  if (tm == NULL) {
+    lm_sb_add(sb, col->type);
+    return 0;
+  }
+  maxargs = tm->args == NOARGS ? 0 : tm->args == PREC_SCALE_OPT ? 2 : 1;
+  if (ts.nargs > maxargs) {
+    if (maxargs == 0)
+      return lm_err_set(err, "column \"%s\": type \"%s\" takes no arguments "
+                        "(write \"%s\")", col->name, col->type, tm->portable);
+    return lm_err_set(err, "column \"%s\": type \"%s\" takes at most %d "
+                      "argument%s", col->name, col->type, maxargs,
+                      maxargs == 1 ? "" : "s");
+  }
+  lm_sb_add(sb, tm->sqlite);
+  if (tm->args == LEN_OPT && ts.nargs == 1)
+    lm_sb_printf(sb, "(%ld)", ts.args[0]);
+  else if (tm->args == PREC_SCALE_OPT && ts.nargs == 1)
+    lm_sb_printf(sb, "(%ld)", ts.args[0]);
+  else if (tm->args == PREC_SCALE_OPT && ts.nargs == 2)
+    lm_sb_printf(sb, "(%ld, %ld)", ts.args[0], ts.args[1]);
+  return 0;
+}
+
+/* Append one column definition. inline_pk: declare PRIMARY KEY on the
+** column itself (the table has exactly one primary-key column). */
+static int render_column(struct lm_sqlbuf *sb, const struct lm_column *col,
+                         int inline_pk, struct lm_err *err) {
+  lm_dialect_quote_ident_std(sb, col->name);
+  lm_sb_addc(sb, ' ');
+  if (col->autoincrement) {
+    if (!col->primary_key || !inline_pk)
+      return lm_err_set(err, "column \"%s\": autoincrement needs a single "
+                        "integer primary key column", col->name);
+    if (!is_integer_type(col->type))
+      return lm_err_set(err, "column \"%s\": autoincrement needs an integer "
+                        "type, not \"%s\"", col->name, col->type);
+    lm_sb_add(sb, "INTEGER");
+  } else if (sqlite_map_type(sb, col, err)) {
+    return 1;
+  }
+  if (!col->nullable || col->primary_key) lm_sb_add(sb, " NOT NULL");
+  if (col->primary_key && inline_pk) {
+    lm_sb_add(sb, " PRIMARY KEY");
+    if (col->autoincrement) lm_sb_add(sb, " AUTOINCREMENT");
+  }
+  if (col->unique) lm_sb_add(sb, " UNIQUE");
+  if (col->has_default && col->server_default)
+    return lm_err_set(err, "column \"%s\": give default or server_default, "
+                      "not both", col->name);
+  if (col->has_default) {
+    lm_sb_add(sb, " DEFAULT ");
+    sqlite_quote_literal(sb, &col->default_value);
+  } else if (col->server_default) {
+    lm_sb_printf(sb, " DEFAULT (%s)", col->server_default);
+  }
+  return lm_dialect_render_references(&lm_dialect_sqlite, sb, col, err);
+}
+
+static int sqlite_create_table(struct lm_sqlbuf *sb,
+                               const struct lm_create_table *t,
+                               struct lm_err *err) {
+  int i, npk = 0;
+  if (t->ncols < 1)
+    return lm_err_set(err, "a table needs at least one column");
+  for (i = 0; i < t->ncols; i++)
+    if (t->cols[i].primary_key) npk++;
+  lm_sb_add(sb, "CREATE TABLE ");
+  if (t->if_not_exists) lm_sb_add(sb, "IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, t->name);
+  lm_sb_add(sb, " (");
+  for (i = 0; i < t->ncols; i++) {
+    lm_sb_add(sb, i ? ",\n  " : "\n  ");
+    if (render_column(sb, &t->cols[i], npk == 1, err)) return 1;
+  }
+  if (npk > 1) {
+    int k = 0;
+    lm_sb_add(sb, ",\n  PRIMARY KEY (");
+    for (i = 0; i < t->ncols; i++) {
+      if (!t->cols[i].primary_key) continue;
+      if (k++) lm_sb_add(sb, ", ");
+      lm_dialect_quote_ident_std(sb, t->cols[i].name);
+    }
+    lm_sb_addc(sb, ')');
+  }
+  lm_sb_add(sb, "\n)");
+  return 0;
+}
+
+static int sqlite_drop_table(struct lm_sqlbuf *sb, const char *table,
+                             int if_exists, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, if_exists ? "DROP TABLE IF EXISTS " : "DROP TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  return 0;
+}
+
+static int sqlite_rename_table(struct lm_sqlbuf *sb, const char *from,
+                               const char *to, struct lm_err *err) {
+  if (strchr(to, '.'))
+    return lm_err_set(err, "SQLite cannot move a table to another schema; "
+                      "give the new name without a schema (\"%s\")",
+                      strrchr(to, '.') + 1);
+  lm_sb_add(sb, "ALTER TABLE ");
+  lm_dialect_quote_ident_std(sb, from);
+  lm_sb_add(sb, " RENAME TO ");
+  lm_dialect_quote_ident_std(sb, to);
+  return 0;
+}
+
+static int sqlite_add_column(struct lm_sqlbuf *sb, const char *table,
+                             const struct lm_column *col, struct lm_err *err) {
+  if (col->primary_key)
+    return lm_err_set(err, "SQLite cannot add a PRIMARY KEY column to an "
+                      "existing table; create a new table with it and copy "
+                      "the rows over");
+  if (col->unique)
+    return lm_err_set(err, "SQLite cannot add a UNIQUE column; add it, then "
+                      "create_index(name, \"%s\", {\"%s\"}, {unique = true})",
+                      table, col->name);
+  if (!col->nullable && !col->has_default && !col->server_default)
+    return lm_err_set(err, "SQLite cannot add a NOT NULL column without a "
+                      "default; give it a default, or add the column nullable, "
+                      "backfill, then rebuild the table with NOT NULL");
+  lm_sb_add(sb, "ALTER TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " ADD COLUMN ");
+  return render_column(sb, col, 0, err);
+}
+
+static int sqlite_drop_column(struct lm_sqlbuf *sb, const char *table,
+                              const char *column, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, "ALTER TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " DROP COLUMN ");
+  lm_dialect_quote_ident_std(sb, column);
+  return 0;
+}
+
+/* Append the index name; SQLite puts a table's schema on the index name
+** ("s"."ix" ON "t"), so an unqualified index on "s.t" takes schema s. */
+static void index_name(struct lm_sqlbuf *sb, const char *name,
+                       const char *table) {
+  const char *dot = table ? strrchr(table, '.') : NULL;
+  if (dot && strchr(name, '.') == NULL) {
+    struct lm_sqlbuf schema;
+    lm_sb_init(&schema);
+    lm_sb_addn(&schema, table, (size_t)(dot - table));
+    if (!lm_sb_ok(&schema)) sb->oom = 1;
+    lm_dialect_quote_ident_std(sb, lm_sb_str(&schema));
+    lm_sb_free(&schema);
+    lm_sb_addc(sb, '.');
+    lm_dialect_quote_ident_std(sb, name);
+    return;
+  }
+  lm_dialect_quote_ident_std(sb, name);
+}
+
+static int sqlite_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
+                               struct lm_err *err) {
+  const char *dot = strrchr(ix->table, '.');
+  if (ix->ncols < 1)
+    return lm_err_set(err, "an index needs at least one column");
+  lm_sb_add(sb, ix->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+  if (ix->if_not_exists) lm_sb_add(sb, "IF NOT EXISTS ");
+  index_name(sb, ix->name, ix->table);
+  lm_sb_add(sb, " ON ");
+  lm_dialect_quote_ident_std(sb, dot ? dot + 1 : ix->table);
+  lm_sb_addc(sb, ' ');
+  lm_dialect_render_collist(&lm_dialect_sqlite, sb, ix->cols, ix->ncols);
+  if (ix->where) lm_sb_printf(sb, " WHERE %s", ix->where);
+  return 0;
+}
+
+static int sqlite_drop_index(struct lm_sqlbuf *sb,
+                             const struct lm_drop_index *ix,
+                             struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, ix->if_exists ? "DROP INDEX IF EXISTS " : "DROP INDEX ");
+  index_name(sb, ix->name, ix->table);
+  return 0;
+}
+
+static int sqlite_version_table(struct lm_sqlbuf *sb, const char *table,
+                                struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " (\n  \"version_num\" VARCHAR(64) NOT NULL PRIMARY KEY\n)");
+  return 0;
+}
+
+static int sqlite_history_table(struct lm_sqlbuf *sb, const char *table,
+                                struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " (\n"
+            "  \"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n"
+            "  \"revision\" VARCHAR(64) NOT NULL,\n"
+            "  \"direction\" VARCHAR(16) NOT NULL,\n"
+            "  \"checksum\" VARCHAR(64),\n"
+            "  \"started_at\" VARCHAR(32) NOT NULL,\n"
+            "  \"duration_ms\" INTEGER,\n"
+            "  \"run_by\" VARCHAR(255),\n"
+            "  \"outcome\" VARCHAR(16) NOT NULL,\n"
+            "  \"message\" TEXT\n"
+            ")");
+  return 0;
+}
+
+const struct lm_dialect lm_dialect_sqlite = {
+  .name = "sqlite",
+  .quote_ident = lm_dialect_quote_ident_std,
+  .quote_literal = sqlite_quote_literal,
+  .map_type = sqlite_map_type,
+  .render_create_table = sqlite_create_table,
+  .render_drop_table = sqlite_drop_table,
+  .render_rename_table = sqlite_rename_table,
+  .render_add_column = sqlite_add_column,
+  .render_drop_column = sqlite_drop_column,
+  .render_create_index = sqlite_create_index,
+  .render_drop_index = sqlite_drop_index,
+  .render_version_table = sqlite_version_table,
+  .render_history_table = sqlite_history_table,
+};

@@ -1,0 +1,665 @@
+/*
+** op.c: the `op` table handed to revision functions. Each call checks its
+** Lua arguments strictly (unknown option keys are errors with a "did you
+** mean"), fills a ddl.h description, renders it through conn->dialect and
+** runs it through conn->be (which prints it in --sql mode).
+**
+** Binding: every op function is a C closure whose upvalue 1 is an
+** "lmigrate.opctx" box holding the runner's struct lm_opctx pointer. The
+** box's user value 1 is a weak-keyed set of the "lmigrate.rows" cursors it
+** opened, so lm_op_release can close them when the revision phase ends.
+** The registry table OPBOXES maps ctx (light userdata) -> box, weak values.
+**
+** Memory: scratch arrays live in Lua userdata; SQL text lives in an
+** "lmigrate.sqlbuf" userdata with __gc, so a Lua error never leaks C memory.
+** Errors use luaL_error, whose location is the calling revision's line.
+*/
+#include <string.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "ddl.h"
+#include "dialect.h"
+#include "op.h"
+#include "sqlbuf.h"
+#include "suggest.h"
+#include "value.h"
+
+#define OPBOX_MT "lmigrate.opctx"
+#define ROWS_MT "lmigrate.rows"
+#define SQLBUF_MT "lmigrate.sqlbuf"
+#define OPBOXES "lmigrate.opboxes"
+
+struct opbox {
+  struct lm_opctx *ctx;   /* borrowed from the runner; NULL once released */
+};
+
+struct rows {
+  struct lm_cursor *cur;          /* owned; be->cursor_close */
+  const struct lm_backend *be;    /* static */
+  int released;                   /* closed by lm_op_release */
+};
+
+/* ---------- context, buffers, errors ---------- */
+
+static struct opbox *getbox(lua_State *L) {
+  return (struct opbox *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* The live context of the op function being called; raises when the
+** revision phase that owned it has ended. */
+static struct lm_opctx *checkctx(lua_State *L) {
+  struct opbox *b = getbox(L);
+  if (b == NULL || b->ctx == NULL || b->ctx->conn == NULL)
+    luaL_error(L, "op used outside of its revision");
+  return b->ctx;
+}
+
+static int sqlbuf_gc(lua_State *L) {
+  lm_sb_free((struct lm_sqlbuf *)luaL_checkudata(L, 1, SQLBUF_MT));
+  return 0;
+}
+
+/* Push a new empty sqlbuf owned by a Lua userdata (freed by __gc, or
+** earlier by lm_sb_free, which leaves it reusable). */
+static struct lm_sqlbuf *newsb(lua_State *L) {
+  struct lm_sqlbuf *sb = lua_newuserdatauv(L, sizeof *sb, 0);
+  lm_sb_init(sb);
+  luaL_setmetatable(L, SQLBUF_MT);
+  return sb;
+}
+
+/* Raise "what \"object\": msg" (or "what: msg" without object). */
+static int raise(lua_State *L, const char *what, const char *object,
+                 const char *msg) {
+  if (object) return luaL_error(L, "%s \"%s\": %s", what, object, msg);
+  return luaL_error(L, "%s: %s", what, msg);
+}
+
+/* Finish a DDL op: when rendering failed (rc != 0) raise err, else run the
+** SQL in sb. sb is freed on every path. */
+static void run_ddl(lua_State *L, struct lm_opctx *ctx, const char *what,
+                    const char *object, struct lm_sqlbuf *sb, int rc,
+                    struct lm_err *err) {
+  struct lm_conn *c = ctx->conn;
+  if (rc) {
+    lm_sb_free(sb);
+    raise(L, what, object, err->msg);
+  }
+  if (!lm_sb_ok(sb)) {
+    lm_sb_free(sb);
+    raise(L, what, object, "out of memory");
+  }
+  lm_err_clear(err);
+  rc = c->be->exec(c, lm_sb_str(sb), 0, NULL, NULL, err);
+  lm_sb_free(sb);
+  if (rc) raise(L, what, object, err->msg);
+}
+
+/* ---------- argument checking ---------- */
+
+/* A non-empty name without NUL bytes at stack index arg. */
+static const char *checkname(lua_State *L, int arg, const char *what) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  if (len == 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must not be empty", what));
+  if (strlen(s) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a NUL byte", what));
+  return s;
+}
+
+/* Raise for the unknown option key at the top of the stack. */
+static void unknown_key(lua_State *L, const char *key, const char *fname,
+                        const char *const *valid) {
+  const char *best = lm_suggest(key, valid);
+  luaL_Buffer b;
+  int i;
+  if (best)
+    luaL_error(L, "unknown option '%s' for %s (did you mean '%s'?)", key,
+               fname, best);
+  lua_pushfstring(L, "unknown option '%s' for %s (valid options: ", key,
+                  fname);
+  luaL_buffinit(L, &b);
+  for (i = 0; valid[i]; i++) {
+    if (i) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, valid[i]);
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
+  lua_concat(L, 2);
+  luaL_where(L, 1);
+  lua_insert(L, -2);
+  lua_concat(L, 2);
+  lua_error(L);
+}
+
+/* Check that every key of the table at idx is in valid (NULL-terminated).
+** npos: how many positional values [1..npos] are allowed. */
+static void check_keys(lua_State *L, int idx, const char *fname,
+                       const char *const *valid, int npos) {
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *key = lua_tostring(L, -1);
+      int i, found = 0;
+      for (i = 0; valid[i] && !found; i++) found = strcmp(key, valid[i]) == 0;
+      if (!found) unknown_key(L, key, fname, valid);
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+               lua_tointeger(L, -1) <= npos) {
+      continue;
+    } else {
+      luaL_error(L, "unexpected %s key %s in the options for %s",
+                 luaL_typename(L, -1), luaL_tolstring(L, -1, NULL), fname);
+    }
+  }
+}
+
+static void bad_type(lua_State *L, int argn, const char *key,
+                     const char *want, int vidx) {
+  luaL_argerror(L, argn, lua_pushfstring(L, "option '%s' must be %s, got %s",
+                                         key, want, luaL_typename(L, vidx)));
+}
+
+/* Boolean option key of the table at idx; def when absent. */
+static int opt_bool(lua_State *L, int idx, int argn, const char *key,
+                    int def) {
+  int v = def;
+  lua_getfield(L, idx, key);
+  if (lua_type(L, -1) == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
+  else if (!lua_isnil(L, -1)) bad_type(L, argn, key, "a boolean", -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* String option key of the table at idx, or NULL when absent. The string
+** is borrowed from the table. */
+static const char *opt_string(lua_State *L, int idx, int argn,
+                              const char *key) {
+  const char *s = NULL;
+  lua_getfield(L, idx, key);
+  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
+  else if (!lua_isnil(L, -1)) bad_type(L, argn, key, "a string", -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+/* Options table at arg (nil/none allowed: returns 0, else the index). */
+static int opt_table(lua_State *L, int arg, const char *fname,
+                     const char *const *valid) {
+  if (lua_isnoneornil(L, arg)) return 0;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  check_keys(L, arg, fname, valid, 0);
+  return arg;
+}
+
+static const char *const column_keys[] = {
+  "nullable", "default", "server_default", "primary_key", "autoincrement",
+  "unique", "references", "on_delete", "on_update", NULL
+};
+
+/* A string at positional slot i of the column spec at idx, or NULL. */
+static const char *spec_string(lua_State *L, int idx, lua_Integer i) {
+  const char *s = NULL;
+  size_t len = 0;
+  if (lua_rawgeti(L, idx, i) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+  lua_pop(L, 1);
+  if (s && (len == 0 || strlen(s) != len)) s = NULL;
+  return s;
+}
+
+/* Fill col from the column spec at stack index arg (argument number too).
+** Strings are borrowed from the spec table. */
+static void check_column(lua_State *L, int arg, const char *fname,
+                         struct lm_column *col) {
+  luaL_checktype(L, arg, LUA_TTABLE);
+  memset(col, 0, sizeof *col);
+  col->name = spec_string(L, arg, 1);
+  if (col->name == NULL)
+    luaL_argerror(L, arg, "column spec needs the column name as its first "
+                  "value, e.g. { \"email\", \"string(255)\" }");
+  col->type = spec_string(L, arg, 2);
+  if (col->type == NULL)
+    luaL_argerror(L, arg, lua_pushfstring(L, "column \"%s\" needs a type as "
+                  "its second value, e.g. { \"%s\", \"text\" }", col->name,
+                  col->name));
+  check_keys(L, arg, fname, column_keys, 2);
+  col->primary_key = opt_bool(L, arg, arg, "primary_key", 0);
+  col->nullable = opt_bool(L, arg, arg, "nullable", !col->primary_key);
+  if (col->primary_key && col->nullable)
+    luaL_argerror(L, arg, lua_pushfstring(L, "column \"%s\": a primary key "
+                  "cannot be nullable", col->name));
+  col->autoincrement = opt_bool(L, arg, arg, "autoincrement", 0);
+  col->unique = opt_bool(L, arg, arg, "unique", 0);
+  col->server_default = opt_string(L, arg, arg, "server_default");
+  col->references = opt_string(L, arg, arg, "references");
+  col->on_delete = opt_string(L, arg, arg, "on_delete");
+  col->on_update = opt_string(L, arg, arg, "on_update");
+  lua_getfield(L, arg, "default");
+  if (!lua_isnil(L, -1)) {
+    if (lm_value_from_lua(L, -1, &col->default_value))
+      bad_type(L, arg, "default", "a string, number, boolean or op.null", -1);
+    col->has_default = 1;
+  }
+  lua_pop(L, 1);
+}
+
+/* ---------- schema operations ---------- */
+
+static const char *const create_table_keys[] = { "if_not_exists", NULL };
+
+static int op_create_table(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const struct lm_dialect *d = ctx->conn->dialect;
+  struct lm_create_table t;
+  struct lm_column *cols;
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  int i, top = lua_gettop(L), optidx = 0, rc;
+  memset(&t, 0, sizeof t);
+  t.name = checkname(L, 1, "table name");
+  if (top >= 2 && lua_type(L, top) == LUA_TTABLE &&
+      lua_rawgeti(L, top, 1) == LUA_TNIL) {
+    optidx = top;
+    check_keys(L, optidx, "create_table", create_table_keys, 0);
+    t.if_not_exists = opt_bool(L, optidx, optidx, "if_not_exists", 0);
+  }
+  lua_settop(L, top);
+  t.ncols = (optidx ? top - 1 : top) - 1;
+  if (t.ncols < 1)
+    raise(L, "create_table", t.name, "a table needs at least one column spec");
+  cols = lua_newuserdatauv(L, (size_t)t.ncols * sizeof *cols, 0);
+  for (i = 0; i < t.ncols; i++) check_column(L, i + 2, "create_table", &cols[i]);
+  t.cols = cols;
+  sb = newsb(L);
+  lm_err_clear(&err);
+  rc = d->render_create_table(sb, &t, &err);
+  run_ddl(L, ctx, "create_table", t.name, sb, rc, &err);
+  return 0;
+}
+
+static const char *const drop_table_keys[] = { "if_exists", NULL };
+
+static int op_drop_table(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *name = checkname(L, 1, "table name");
+  int o = opt_table(L, 2, "drop_table", drop_table_keys), rc;
+  int if_exists = o ? opt_bool(L, o, o, "if_exists", 0) : 0;
+  struct lm_sqlbuf *sb = newsb(L);
+  struct lm_err err;
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_drop_table(sb, name, if_exists, &err);
+  run_ddl(L, ctx, "drop_table", name, sb, rc, &err);
+  return 0;
+}
+
+static int op_rename_table(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *from = checkname(L, 1, "table name");
+  const char *to = checkname(L, 2, "new table name");
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  int rc;
+  luaL_argcheck(L, lua_isnone(L, 3), 3, "rename_table takes two names");
+  sb = newsb(L);
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_rename_table(sb, from, to, &err);
+  run_ddl(L, ctx, "rename_table", from, sb, rc, &err);
+  return 0;
+}
+
+static int op_add_column(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *table = checkname(L, 1, "table name");
+  struct lm_column col;
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  int rc;
+  check_column(L, 2, "add_column", &col);
+  luaL_argcheck(L, lua_isnone(L, 3), 3, "add_column takes one column spec");
+  sb = newsb(L);
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_add_column(sb, table, &col, &err);
+  if (rc) {
+    lm_sb_free(sb);
+    return luaL_error(L, "add_column \"%s\".\"%s\": %s", table, col.name,
+                      err.msg);
+  }
+  run_ddl(L, ctx, "add_column", table, sb, rc, &err);
+  return 0;
+}
+
+static int op_drop_column(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *table = checkname(L, 1, "table name");
+  const char *column = checkname(L, 2, "column name");
+  struct lm_sqlbuf *sb = newsb(L);
+  struct lm_err err;
+  int rc;
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_drop_column(sb, table, column, &err);
+  run_ddl(L, ctx, "drop_column", table, sb, rc, &err);
+  return 0;
+}
+
+/* Raise when concurrently is asked inside a transaction on a backend
+** where it means something. */
+static void check_concurrently(lua_State *L, struct lm_opctx *ctx,
+                               const char *fname, int concurrently) {
+  if (concurrently && ctx->conn->be->has_concurrently && ctx->transactional)
+    luaL_error(L, "%s: concurrently = true needs a non-transactional "
+               "revision; set `transactional = false` in this revision",
+               fname);
+}
+
+static const char *const create_index_keys[] = {
+  "unique", "where", "if_not_exists", "concurrently", NULL
+};
+
+static int op_create_index(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  struct lm_index ix;
+  const char **cols;
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  int o, i, rc;
+  memset(&ix, 0, sizeof ix);
+  ix.name = checkname(L, 1, "index name");
+  ix.table = checkname(L, 2, "table name");
+  if (lua_type(L, 3) == LUA_TSTRING) {
+    cols = lua_newuserdatauv(L, sizeof *cols, 0);
+    cols[0] = checkname(L, 3, "column name");
+    ix.ncols = 1;
+  } else {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    ix.ncols = (int)lua_rawlen(L, 3);
+    luaL_argcheck(L, ix.ncols > 0, 3, "an index needs at least one column");
+    cols = lua_newuserdatauv(L, (size_t)ix.ncols * sizeof *cols, 0);
+    for (i = 0; i < ix.ncols; i++) {
+      size_t len = 0;
+      const char *s = NULL;
+      if (lua_rawgeti(L, 3, i + 1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+      lua_pop(L, 1);
+      if (s == NULL || len == 0 || strlen(s) != len)
+        luaL_argerror(L, 3, lua_pushfstring(L, "column %d must be a non-empty "
+                      "column name", i + 1));
+      cols[i] = s;
+    }
+  }
+  ix.cols = cols;
+  o = opt_table(L, 4, "create_index", create_index_keys);
+  if (o) {
+    ix.unique = opt_bool(L, o, o, "unique", 0);
+    ix.where = opt_string(L, o, o, "where");
+    ix.if_not_exists = opt_bool(L, o, o, "if_not_exists", 0);
+    ix.concurrently = opt_bool(L, o, o, "concurrently", 0);
+  }
+  check_concurrently(L, ctx, "create_index", ix.concurrently);
+  sb = newsb(L);
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_create_index(sb, &ix, &err);
+  run_ddl(L, ctx, "create_index", ix.name, sb, rc, &err);
+  return 0;
+}
+
+static const char *const drop_index_keys[] = {
+  "table", "if_exists", "concurrently", NULL
+};
+
+static int op_drop_index(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  struct lm_drop_index ix;
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  int o, rc;
+  memset(&ix, 0, sizeof ix);
+  ix.name = checkname(L, 1, "index name");
+  o = opt_table(L, 2, "drop_index", drop_index_keys);
+  if (o) {
+    ix.table = opt_string(L, o, o, "table");
+    ix.if_exists = opt_bool(L, o, o, "if_exists", 0);
+    ix.concurrently = opt_bool(L, o, o, "concurrently", 0);
+  }
+  check_concurrently(L, ctx, "drop_index", ix.concurrently);
+  sb = newsb(L);
+  lm_err_clear(&err);
+  rc = ctx->conn->dialect->render_drop_index(sb, &ix, &err);
+  run_ddl(L, ctx, "drop_index", ix.name, sb, rc, &err);
+  return 0;
+}
+
+/* ---------- data access ---------- */
+
+static int op_execute(lua_State *L) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *sql = luaL_checkstring(L, 1);
+  struct lm_value *params;
+  struct lm_err err;
+  long long changes = 0;
+  int n;
+  lm_value_checkparams(L, 2, 2, &params, &n);
+  lm_err_clear(&err);
+  if (ctx->conn->be->exec(ctx->conn, sql, n, params, &changes, &err))
+    return raise(L, "execute", NULL, err.msg);
+  lua_pushinteger(L, (lua_Integer)changes);
+  return 1;
+}
+
+/* Close r's cursor (idempotent) and drop it from its box's open set; the
+** rows userdata is at stack index idx. */
+static void rows_closeat(lua_State *L, int idx, struct rows *r) {
+  if (r->cur) {
+    r->be->cursor_close(r->cur);
+    r->cur = NULL;
+  }
+  idx = lua_absindex(L, idx);
+  if (lua_getiuservalue(L, idx, 1) == LUA_TUSERDATA &&
+      lua_getiuservalue(L, -1, 1) == LUA_TTABLE) {
+    lua_pushvalue(L, idx);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+  }
+  lua_settop(L, idx);
+}
+
+static int rows_gc(lua_State *L) {
+  struct rows *r = luaL_checkudata(L, 1, ROWS_MT);
+  rows_closeat(L, 1, r);
+  return 0;
+}
+
+/* Push a closed rows userdata tied to the calling op's box. */
+static struct rows *newrows(lua_State *L, struct lm_opctx *ctx) {
+  struct rows *r = lua_newuserdatauv(L, sizeof *r, 1);
+  r->cur = NULL;
+  r->be = ctx->conn->be;
+  r->released = 0;
+  luaL_setmetatable(L, ROWS_MT);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setiuservalue(L, -2, 1);
+  return r;
+}
+
+/* Start the query of op.query/op.rows: pushes a rows userdata holding the
+** open cursor. */
+static struct rows *start_query(lua_State *L, const char *fname) {
+  struct lm_opctx *ctx = checkctx(L);
+  const char *sql = luaL_checkstring(L, 1);
+  struct lm_value *params;
+  struct lm_err err;
+  struct rows *r;
+  int n;
+  if (ctx->conn->be->is_offline)
+    luaL_error(L, "op.%s needs a database connection; it cannot run with "
+               "--sql (offline mode)", fname);
+  lm_value_checkparams(L, 2, 2, &params, &n);
+  r = newrows(L, ctx);
+  lm_err_clear(&err);
+  if (ctx->conn->be->query(ctx->conn, sql, n, params, &r->cur, &err)) {
+    rows_closeat(L, -1, r);
+    raise(L, fname, NULL, err.msg);
+  }
+  return r;
+}
+
+static int op_query(lua_State *L) {
+  struct rows *r = start_query(L, "query");
+  int ridx = lua_gettop(L), k = 0, st;
+  struct lm_err err;
+  lua_newtable(L);
+  lm_err_clear(&err);
+  while ((st = r->be->cursor_step(r->cur, &err)) == 1) {
+    lm_value_pushrow(L, r->cur);
+    lua_rawseti(L, -2, ++k);
+  }
+  rows_closeat(L, ridx, r);
+  lua_settop(L, ridx + 1);
+  if (st < 0) return raise(L, "query", NULL, err.msg);
+  return 1;
+}
+
+static int rows_iter(lua_State *L) {
+  struct rows *r = luaL_checkudata(L, 1, ROWS_MT);
+  struct lm_err err;
+  int st;
+  if (r->cur == NULL) {
+    if (r->released) return luaL_error(L, "op used outside of its revision");
+    return 0;
+  }
+  lm_err_clear(&err);
+  st = r->be->cursor_step(r->cur, &err);
+  if (st == 1) {
+    lm_value_pushrow(L, r->cur);
+    return 1;
+  }
+  rows_closeat(L, 1, r);
+  if (st < 0) return raise(L, "rows", NULL, err.msg);
+  return 0;
+}
+
+static int op_rows(lua_State *L) {
+  start_query(L, "rows");
+  /* remember the open cursor in the box's set for lm_op_release */
+  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) == LUA_TTABLE) {
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, rows_iter);
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  lua_pushvalue(L, -2);
+  return 4;
+}
+
+/* ---------- binding ---------- */
+
+static const luaL_Reg op_funcs[] = {
+  { "create_table", op_create_table },
+  { "drop_table", op_drop_table },
+  { "rename_table", op_rename_table },
+  { "add_column", op_add_column },
+  { "drop_column", op_drop_column },
+  { "create_index", op_create_index },
+  { "drop_index", op_drop_index },
+  { "execute", op_execute },
+  { "query", op_query },
+  { "rows", op_rows },
+  { NULL, NULL }
+};
+
+void lm_op_openlib(lua_State *L) {
+  if (luaL_newmetatable(L, ROWS_MT)) {
+    lua_pushcfunction(L, rows_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, rows_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, SQLBUF_MT)) {
+    lua_pushcfunction(L, sqlbuf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  luaL_newmetatable(L, OPBOX_MT);
+  lua_pop(L, 1);
+  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES)) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pop(L, 1);
+}
+
+/* Push the box for ctx, creating it (and its open-cursor set) if needed. */
+static void pushbox(lua_State *L, struct lm_opctx *ctx) {
+  struct opbox *b;
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES);
+  if (lua_rawgetp(L, -1, ctx) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  b = lua_newuserdatauv(L, sizeof *b, 1);
+  b->ctx = ctx;
+  luaL_setmetatable(L, OPBOX_MT);
+  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, -3, ctx);
+  lua_remove(L, -2);
+}
+
+void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx) {
+  if (xidx) xidx = lua_absindex(L, xidx);
+  lm_op_openlib(L);
+  lua_createtable(L, 0, 16);
+  pushbox(L, ctx);
+  luaL_setfuncs(L, op_funcs, 1);
+  lm_value_pushnull(L);
+  lua_setfield(L, -2, "null");
+  if (xidx && lua_istable(L, xidx)) lua_pushvalue(L, xidx);
+  else lua_newtable(L);
+  lua_setfield(L, -2, "x");
+  if (ctx->conn) {
+    lua_pushstring(L, ctx->conn->dialect->name);
+    lua_setfield(L, -2, "dialect");
+    lua_pushboolean(L, ctx->conn->be->is_offline);
+    lua_setfield(L, -2, "offline");
+  }
+}
+
+void lm_op_release(lua_State *L, struct lm_opctx *ctx) {
+  int top = lua_gettop(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES);
+  if (lua_rawgetp(L, -1, ctx) == LUA_TUSERDATA) {
+    struct opbox *b = lua_touserdata(L, -1);
+    if (lua_getiuservalue(L, -1, 1) == LUA_TTABLE) {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        struct rows *r = luaL_testudata(L, -2, ROWS_MT);
+        lua_pop(L, 1);
+        if (r && r->cur) {
+          r->be->cursor_close(r->cur);
+          r->cur = NULL;
+          r->released = 1;
+        }
+      }
+    }
+    lua_pop(L, 1);
+    b->ctx = NULL;
+    lua_pushnil(L);
+    lua_rawsetp(L, -3, ctx);
+  }
+  lua_settop(L, top);
+  ctx->conn = NULL;
+}
