@@ -68,6 +68,18 @@ function h.bin()
   return h.abspath(os.getenv("LMIGRATE_BIN") or "build/lmigrate")
 end
 
+-- make asan-test sets LMIGRATE_CPATH to the instrumented build: load that
+-- lmigrate.core now, so a spec that prepends ./build/lib to package.cpath
+-- still gets the build under test from require.
+do
+  local forced = os.getenv("LMIGRATE_CPATH")
+  local path = forced and package.searchpath("lmigrate.core", forced)
+  if path then
+    local open = package.loadlib(path, "luaopen_lmigrate_core")
+    if open then package.loaded["lmigrate.core"] = open("lmigrate.core", path) end
+  end
+end
+
 ---------------------------------------------------------------------------
 -- temporary directories, removed when the Lua state closes (busted exits
 -- through os.exit(code, true)). LMIGRATE_KEEP_TMP=1 keeps them.

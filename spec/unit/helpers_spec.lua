@@ -16,6 +16,16 @@ describe("spec helpers #unit", function()
     end
   end)
 
+  it("loads lmigrate.core from LMIGRATE_CPATH when set (make asan-test)", function()
+    local forced = os.getenv("LMIGRATE_CPATH")
+    if not forced then return end
+    local want = package.searchpath("lmigrate.core", forced)
+    assert.truthy(want, "LMIGRATE_CPATH has no lmigrate/core.so: " .. forced)
+    require "lmigrate.core"
+    local maps = h.read("/proc/self/maps")
+    assert.truthy(maps:find(want:gsub("^%./", ""), 1, true), "core.so mapped is not " .. want)
+  end)
+
   describe("tmpdir/write/read/exists", function()
     it("makes fresh directories and round-trips files", function()
       local a, b = h.tmpdir(), h.tmpdir()
