@@ -1,0 +1,490 @@
+-- graph_spec.lua: the revision graph (src/graph.c, src/graph_plan.c) through
+-- lmigrate.core.graph: heads/bases, every target form both ways, the
+-- step_heads algebra, ranges, labels, dependencies, and every build and
+-- planning error.
+package.cpath = "./build/lib/?.so;" .. package.cpath
+local core = require "lmigrate.core"
+
+-- rev("b", "a", { labels = {"x"}, deps = {"lib"} })
+local function rev(id, down, o)
+  o = o or {}
+  return { revision = id, down_revision = down, depends_on = o.deps,
+           branch_labels = o.labels, path = o.path or ("versions/" .. id .. ".lua") }
+end
+
+local function sorted(t)
+  local c = {}
+  for i, v in ipairs(t) do c[i] = v end
+  table.sort(c)
+  return c
+end
+
+-- Plan, then apply step_heads per step; returns the final heads and steps.
+local function run(g, heads, target, dir)
+  local steps = g:plan(heads, target, dir)
+  local h = heads
+  for _, id in ipairs(steps) do h = g:step_heads(h, id, dir) end
+  return sorted(h), steps
+end
+
+-- Every step comes after its parents and dependencies (up) or after its
+-- children and dependents (down).
+local function assert_order(g, steps, dir)
+  local at = {}
+  for i, id in ipairs(steps) do at[id] = i end
+  for i, id in ipairs(steps) do
+    local below = {}
+    for _, p in ipairs(g:parents(id)) do below[#below + 1] = p end
+    for _, p in ipairs(g:deps(id)) do below[#below + 1] = p end
+    for _, p in ipairs(below) do
+      if at[p] then
+        if dir == "up" then assert.is_true(at[p] < i, p .. " before " .. id)
+        else assert.is_true(at[p] > i, p .. " after " .. id) end
+      end
+    end
+  end
+end
+
+local function errmsg(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(e)
+end
+
+describe("graph #unit", function()
+
+  describe("linear chain", function()
+    local g
+    before_each(function()
+      g = core.graph { rev("aaa"), rev("bbb", "aaa"), rev("ccc", "bbb"),
+                       rev("ddd", "ccc"), rev("eee", "ddd") }
+    end)
+
+    it("has one head and one base", function()
+      assert.same({ "eee" }, g:heads())
+      assert.same({ "aaa" }, g:bases())
+      assert.same({}, g:branchpoints())
+      assert.same({}, g:mergepoints())
+      assert.equal(5, g:count())
+      assert.same({ "ddd" }, g:children("ccc"))
+      assert.same({ "bbb" }, g:parents("ccc"))
+    end)
+
+    it("finds ids and prefixes", function()
+      assert.equal("ccc", g:find("ccc"))
+      assert.equal("ccc", g:find("c"))
+      assert.matches("unknown revision 'zzz'", errmsg(g.find, g, "zzz"))
+    end)
+
+    it("upgrades to head, heads, an id, a prefix", function()
+      assert.same({ "aaa", "bbb", "ccc", "ddd", "eee" }, g:plan({}, "head", "up"))
+      assert.same({ "aaa", "bbb", "ccc", "ddd", "eee" }, g:plan({}, "heads", "up"))
+      assert.same({ "aaa", "bbb", "ccc" }, g:plan({}, "ccc", "up"))
+      assert.same({ "ccc", "ddd" }, g:plan({ "bbb" }, "d", "up"))
+    end)
+
+    it("upgrades relatively: +N from nothing, from the head, ID+N", function()
+      assert.same({ "aaa", "bbb" }, g:plan({}, "+2", "up"))
+      assert.same({ "ccc", "ddd" }, g:plan({ "bbb" }, "+2", "up"))
+      assert.same({ "aaa", "bbb", "ccc", "ddd" }, g:plan({}, "bbb+2", "up"))
+      assert.same({ "aaa" }, g:plan({}, "base+1", "up"))
+    end)
+
+    it("treats base and ancestors of current as nothing to do", function()
+      assert.same({}, g:plan({}, "base", "up"))
+      assert.same({}, g:plan({ "eee" }, "ccc", "up"))
+      assert.same({}, g:plan({ "eee" }, "head", "up"))
+    end)
+
+    it("refuses to go past head", function()
+      assert.matches("relative upgrade %+5 goes past head eee %(only 3 revisions above bbb%)",
+        errmsg(g.plan, g, { "bbb" }, "+5", "up"))
+      assert.matches("relative upgrade %+6 goes past head eee %(only 5 revisions above base%)",
+        errmsg(g.plan, g, {}, "+6", "up"))
+      assert.matches("goes past head", errmsg(g.plan, g, {}, "ddd+2", "up"))
+    end)
+
+    it("downgrades to base, an id, -N, ID-N", function()
+      assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:plan({ "eee" }, "base", "down"))
+      assert.same({ "eee", "ddd", "ccc" }, g:plan({ "eee" }, "bbb", "down"))
+      assert.same({}, g:plan({ "eee" }, "eee", "down"))
+      assert.same({ "eee", "ddd" }, g:plan({ "eee" }, "-2", "down"))
+      assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:plan({ "eee" }, "-5", "down"))
+      assert.same({ "eee", "ddd" }, g:plan({ "eee" }, "eee-2", "down"))
+      assert.same({ "ddd", "ccc" }, g:plan({ "ddd" }, "ddd-2", "down"))
+      assert.same({}, g:plan({}, "base", "down"))
+    end)
+
+    it("refuses relative downgrades past base and unapplied targets", function()
+      assert.matches("relative downgrade %-6 goes past base %(only 5 applied%); use 'base'",
+        errmsg(g.plan, g, { "eee" }, "-6", "down"))
+      assert.matches("relative downgrade %-3 goes past base %(only 2 applied%)",
+        errmsg(g.plan, g, { "bbb" }, "-3", "down"))
+      assert.matches("cannot downgrade to ddd: it is not applied %(current heads: bbb%)",
+        errmsg(g.plan, g, { "bbb" }, "ddd", "down"))
+      assert.matches("no revision is applied", errmsg(g.plan, g, {}, "-1", "down"))
+      assert.matches("goes past base", errmsg(g.plan, g, { "eee" }, "bbb-3", "down"))
+    end)
+
+    it("rejects targets for the other direction and bad steps", function()
+      assert.matches("downgrade target", errmsg(g.plan, g, {}, "-1", "up"))
+      assert.matches("upgrade target", errmsg(g.plan, g, { "eee" }, "+1", "down"))
+      assert.matches("invalid relative step", errmsg(g.plan, g, {}, "+x", "up"))
+      assert.matches("invalid relative step", errmsg(g.plan, g, {}, "+0", "up"))
+      assert.matches("unknown revision 'zzz'", errmsg(g.plan, g, {}, "zzz", "up"))
+    end)
+
+    it("resolves targets", function()
+      assert.same({ "eee" }, g:resolve("head"))
+      assert.same({ "eee" }, g:resolve("heads"))
+      assert.same({}, g:resolve("base"))
+      assert.same({ "ddd" }, g:resolve("ccc+1"))
+      assert.same({ "aaa" }, g:resolve("ccc-2"))
+      assert.same({ "ccc" }, g:resolve("head-2"))
+      assert.same({ "bbb" }, g:resolve("b"))
+      assert.matches("goes past base", errmsg(g.resolve, g, "aaa-1"))
+    end)
+
+    it("walks up to head and back down to base through step_heads", function()
+      local h, steps = run(g, {}, "head", "up")
+      assert.same({ "eee" }, h)
+      assert.equal(5, #steps)
+      h = run(g, h, "-2", "down")
+      assert.same({ "ccc" }, h)
+      h = run(g, h, "+1", "up")
+      assert.same({ "ddd" }, h)
+      h = run(g, h, "base", "down")
+      assert.same({}, h)
+    end)
+
+    it("selects history ranges newest first", function()
+      assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:range({}, ":"))
+      assert.same({ "ddd", "ccc", "bbb" }, g:range({}, "bbb:ddd"))
+      assert.same({ "eee", "ddd", "ccc" }, g:range({}, "ccc:"))
+      assert.same({ "bbb", "aaa" }, g:range({}, ":bbb"))
+      assert.same({ "eee", "ddd", "ccc" }, g:range({ "ccc" }, "current:"))
+      assert.same({ "ccc", "bbb", "aaa" }, g:range({ "ccc" }, ":current"))
+      assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:range({}, "base:heads"))
+      assert.same({ "eee" }, g:range({}, "head:head"))
+      assert.same({}, g:range({}, "ddd:bbb"))
+      assert.same({}, g:range({}, ":base"))
+      assert.matches("invalid range", errmsg(g.range, g, {}, "bbb"))
+    end)
+  end)
+
+  -- base0 <- trunk1 <- x1 [x] <- x2
+  --                 <- y1 [y] <- y2
+  local function branchy(extra)
+    local t = { rev("base0"), rev("trunk1", "base0"),
+                rev("x1", "trunk1", { labels = { "x" } }), rev("x2", "x1"),
+                rev("y1", "trunk1", { labels = { "y" } }), rev("y2", "y1") }
+    for _, r in ipairs(extra or {}) do t[#t + 1] = r end
+    return core.graph(t)
+  end
+
+  describe("a branch (two heads)", function()
+    local g
+    before_each(function() g = branchy() end)
+
+    it("has two heads and a branch point", function()
+      assert.same({ "x2", "y2" }, sorted(g:heads()))
+      assert.same({ "base0" }, g:bases())
+      assert.same({ "trunk1" }, g:branchpoints())
+      assert.same({}, g:mergepoints())
+    end)
+
+    it("applies labels along the chain above the labelled revision", function()
+      assert.same({ "x" }, g:labels("x1"))
+      assert.same({ "x" }, g:labels("x2"))
+      assert.same({ "y" }, g:labels("y2"))
+      assert.same({}, g:labels("trunk1"))
+      assert.same({}, g:labels("base0"))
+    end)
+
+    it("refuses 'head' with several heads", function()
+      assert.matches("multiple heads %(x2, y2%); use 'heads' or 'label@head'",
+        errmsg(g.plan, g, {}, "head", "up"))
+      assert.matches("multiple heads", errmsg(g.resolve, g, "head"))
+    end)
+
+    it("upgrades to heads and to one branch", function()
+      local steps = g:plan({}, "heads", "up")
+      assert.same({ "base0", "trunk1", "x1", "x2", "y1", "y2" }, sorted(steps))
+      assert_order(g, steps, "up")
+      assert.same({ "base0", "trunk1", "x1", "x2" }, g:plan({}, "x@head", "up"))
+      assert.same({ "y1", "y2" }, g:plan({ "x2" }, "y@head", "up"))
+      assert.same({ "x1" }, g:plan({ "trunk1" }, "x@x1", "up"))
+    end)
+
+    it("upgrades label@+N from the branch head or the branch base", function()
+      assert.same({ "x1" }, g:plan({ "trunk1" }, "x@+1", "up"))
+      assert.same({ "base0", "trunk1", "x1", "x2" }, g:plan({}, "x@+2", "up"))
+      assert.same({ "x2" }, g:plan({ "x1", "y2" }, "x@+1", "up"))
+      assert.same({ "y2" }, g:plan({ "x1", "y1" }, "y@+1", "up"))
+      assert.same({ "base0", "trunk1", "x1" }, g:plan({}, "x@base+1", "up"))
+      assert.matches("goes past head x2", errmsg(g.plan, g, { "x1" }, "x@+2", "up"))
+    end)
+
+    it("refuses +N at a branch point and with several current heads", function()
+      assert.matches("relative upgrade %+3 is ambiguous at branch point trunk1 %(children x1, y1%)",
+        errmsg(g.plan, g, {}, "+3", "up"))
+      assert.matches("several current heads %(x1, y1%); use 'label@%+1'",
+        errmsg(g.plan, g, { "x1", "y1" }, "+1", "up"))
+    end)
+
+    it("refuses a revision not on the named branch", function()
+      assert.matches("revision x2 is not on branch 'y'", errmsg(g.plan, g, {}, "y@x2", "up"))
+      assert.matches("unknown branch label 'zz'", errmsg(g.plan, g, {}, "zz@head", "up"))
+    end)
+
+    it("resolves label@head and label@base", function()
+      assert.same({ "x2" }, g:resolve("x@head"))
+      assert.same({ "x1" }, g:resolve("x@base"))
+      assert.same({ "x2" }, g:resolve("x@base+2"))
+      assert.same({ "y1" }, g:resolve("y"))
+    end)
+
+    it("downgrades one branch: label@-N, label@base, an id", function()
+      assert.matches("relative downgrade %-1 is ambiguous with several current heads %(x2, y2%); use 'label@%-1'",
+        errmsg(g.plan, g, { "x2", "y2" }, "-1", "down"))
+      assert.same({ "x2" }, g:plan({ "x2", "y2" }, "x@-1", "down"))
+      local h = run(g, { "x2", "y2" }, "x@-1", "down")
+      assert.same({ "x1", "y2" }, h)
+      h = run(g, { "x2", "y2" }, "x@base", "down")
+      assert.same({ "y2" }, h)
+      assert.same({}, g:plan({ "y2" }, "x@base", "down"))
+      local steps
+      h, steps = run(g, { "x2", "y2" }, "trunk1", "down")
+      assert.same({ "trunk1" }, h)
+      assert.same({ "x1", "x2", "y1", "y2" }, sorted(steps))
+      assert_order(g, steps, "down")
+      assert.matches("no revision of branch 'x' is applied",
+        errmsg(g.plan, g, { "y2" }, "x@-1", "down"))
+    end)
+
+    it("walks up both branches and back down with step_heads", function()
+      local h = run(g, {}, "x@head", "up")
+      assert.same({ "x2" }, h)
+      h = run(g, h, "y@+1", "up")
+      assert.same({ "x2", "y1" }, h)
+      h = run(g, h, "heads", "up")
+      assert.same({ "x2", "y2" }, h)
+      h = run(g, h, "y@-2", "down")
+      assert.same({ "x2" }, h)
+      h = run(g, h, "x@-2", "down")
+      assert.same({ "trunk1" }, h)
+      h = run(g, { "x2", "y2" }, "base", "down")
+      assert.same({}, h)
+    end)
+
+    it("selects ranges across branches", function()
+      assert.same({ "x2", "x1", "trunk1" }, g:range({}, "trunk1:x2"))
+      local all = g:range({}, "trunk1:")
+      assert.same({ "trunk1", "x1", "x2", "y1", "y2" }, sorted(all))
+      assert.equal("trunk1", all[#all])
+      assert.same({ "y2", "y1" }, g:range({}, "y@base:y@head"))
+    end)
+  end)
+
+  describe("a merge", function()
+    local g
+    before_each(function()
+      g = branchy { rev("m", { "x2", "y2" }), rev("after", "m") }
+    end)
+
+    it("has one head and a merge point", function()
+      assert.same({ "after" }, g:heads())
+      assert.same({ "m" }, g:mergepoints())
+      assert.same({ "trunk1" }, g:branchpoints())
+      assert.same({}, g:labels("m"))
+    end)
+
+    it("upgrades through the merge", function()
+      local steps = g:plan({}, "head", "up")
+      assert.equal(8, #steps)
+      assert_order(g, steps, "up")
+      local h
+      h, steps = run(g, { "x2" }, "head", "up")
+      assert.same({ "y1", "y2", "m", "after" }, steps)
+      assert.same({ "after" }, h)
+      assert.same({ "m" }, g:plan({ "x2", "y2" }, "m", "up"))
+      assert.same({ "after" }, g:plan({ "m" }, "+1", "up"))
+      assert.same({ "after" }, g:plan({ "x2", "y2" }, "x@head", "up") and g:resolve("x@head"))
+    end)
+
+    it("step_heads joins heads at the merge and splits them going down", function()
+      local h = g:step_heads({ "x2", "y2" }, "m", "up")
+      assert.same({ "m" }, h)
+      h = g:step_heads(h, "m", "down")
+      assert.same({ "x2", "y2" }, h)
+      h = run(g, { "after" }, "x2", "down")
+      assert.same({ "x2", "y2" }, h)
+      h = run(g, { "after" }, "y1", "down")
+      assert.same({ "x2", "y1" }, h)
+    end)
+
+    it("downgrades -N but not past the merge point", function()
+      assert.same({ "after" }, g:plan({ "after" }, "-1", "down"))
+      assert.same({ "after", "m" }, g:plan({ "after" }, "-2", "down"))
+      assert.matches("relative downgrade %-3 passes merge point m; name a revision",
+        errmsg(g.plan, g, { "after" }, "-3", "down"))
+      assert.matches("merge point m", errmsg(g.resolve, g, "m-1"))
+    end)
+
+    it("downgrades to base and back to nothing", function()
+      local h, steps = run(g, { "after" }, "base", "down")
+      assert.same({}, h)
+      assert.equal(8, #steps)
+      assert_order(g, steps, "down")
+    end)
+
+    it("selects a range through the merge", function()
+      assert.same({ "m", "x2", "x1" }, g:range({}, "x1:m"))
+    end)
+  end)
+
+  -- app1 <- app2 (depends_on lib) <- app3 ; lib1 [lib] <- lib2
+  describe("depends_on across branches", function()
+    local g
+    before_each(function()
+      g = core.graph { rev("app1"), rev("app2", "app1", { deps = { "lib" } }),
+                       rev("app3", "app2"),
+                       rev("lib1", nil, { labels = { "lib" } }), rev("lib2", "lib1") }
+    end)
+
+    it("resolves a label dependency to the labelled revision", function()
+      assert.same({ "lib1" }, g:deps("app2"))
+      assert.same({ "app1", "lib1" }, sorted(g:bases()))
+      assert.same({ "app3", "lib2" }, sorted(g:heads()))
+    end)
+
+    it("applies dependencies first and keeps them as heads", function()
+      local h, steps = run(g, {}, "app2", "up")
+      assert.same({ "app1", "app2", "lib1" }, sorted(steps))
+      assert_order(g, steps, "up")
+      assert.same({ "app2", "lib1" }, h)
+      assert.same({}, g:plan(h, "lib1", "up"))
+      h = run(g, h, "lib@head", "up")
+      assert.same({ "app2", "lib2" }, h)
+    end)
+
+    it("downgrading a dependency removes its dependents first", function()
+      local steps = g:plan({ "app2", "lib1" }, "lib@base", "down")
+      assert.same({ "app2", "lib1" }, steps)
+      local h = run(g, { "app2", "lib1" }, "lib@base", "down")
+      assert.same({ "app1" }, h)
+      assert.same({ "app2" }, g:plan({ "app2", "lib1" }, "lib1", "down"))
+      h = run(g, { "app2", "lib1" }, "lib1", "down")
+      assert.same({ "app1", "lib1" }, h)
+      h = run(g, { "app3", "lib2" }, "base", "down")
+      assert.same({}, h)
+    end)
+
+    it("re-adds a dependency nothing else covers when its dependent goes", function()
+      assert.same({ "app1", "lib1" }, g:step_heads({ "app2" }, "app2", "down"))
+    end)
+
+    it("can depend on a revision id", function()
+      local g2 = core.graph { rev("a1"), rev("b1"), rev("a2", "a1", { deps = { "b1" } }) }
+      assert.same({ "a1", "b1", "a2" }, g2:plan({}, "a2", "up"))
+    end)
+  end)
+
+  describe("errors", function()
+    it("names an unknown parent and its file", function()
+      assert.matches("versions/b_x.lua: down_revision 'zzz' of revision 'bbb' is not a known revision",
+        errmsg(core.graph, { rev("aaa"), rev("bbb", "zzz", { path = "versions/b_x.lua" }) }), 1, true)
+    end)
+
+    it("names an unknown dependency", function()
+      assert.matches("versions/bbb.lua: depends_on 'nope' of revision 'bbb' is not a known revision",
+        errmsg(core.graph, { rev("aaa"), rev("bbb", "aaa", { deps = { "nope" } }) }), 1, true)
+    end)
+
+    it("refuses a self-loop", function()
+      assert.matches("versions/aaa.lua: revision 'aaa' lists itself in down_revision",
+        errmsg(core.graph, { rev("aaa", "aaa") }), 1, true)
+      assert.matches("lists itself in depends_on",
+        errmsg(core.graph, { rev("aaa", nil, { deps = { "aaa" } }) }), 1, true)
+    end)
+
+    it("names the revisions on a cycle", function()
+      local e = errmsg(core.graph, { rev("root"), rev("aaa", "ccc"), rev("bbb", "aaa"),
+                                     rev("ccc", "bbb"), rev("ddd", "ccc") })
+      assert.matches("cycle in revision graph", e, 1, true)
+      assert.matches("aaa", e, 1, true)
+      assert.matches("bbb", e, 1, true)
+      assert.matches("ccc", e, 1, true)
+      assert.is_nil(e:find("ddd", 1, true))
+      e = errmsg(core.graph, { rev("aaa", "bbb"), rev("bbb", nil, { deps = { "aaa" } }) })
+      assert.matches("cycle", e, 1, true)
+    end)
+
+    it("names both files of a duplicate id", function()
+      assert.matches("duplicate revision id 'aaa' in versions/one.lua and versions/two.lua",
+        errmsg(core.graph, { rev("aaa", nil, { path = "versions/one.lua" }),
+                             rev("aaa", nil, { path = "versions/two.lua" }) }), 1, true)
+    end)
+
+    it("names both files of a duplicate branch label", function()
+      assert.matches("duplicate branch label 'x' in versions/aaa.lua and versions/bbb.lua",
+        errmsg(core.graph, { rev("aaa", nil, { labels = { "x" } }),
+                             rev("bbb", "aaa", { labels = { "x" } }) }), 1, true)
+    end)
+
+    it("refuses a label equal to a revision id", function()
+      assert.matches("versions/bbb.lua: branch label 'aaa' of revision 'bbb' is also a revision id",
+        errmsg(core.graph, { rev("aaa"), rev("bbb", "aaa", { labels = { "aaa" } }) }), 1, true)
+    end)
+
+    it("refuses an invalid id", function()
+      assert.matches("invalid revision id", errmsg(core.graph, { rev("a-b") }), 1, true)
+    end)
+
+    it("lists the candidates of an ambiguous prefix", function()
+      local g = core.graph { rev("ab12"), rev("ab34", "ab12"), rev("cd56", "ab34") }
+      assert.matches("ambiguous revision prefix 'ab' matches ab12, ab34", errmsg(g.find, g, "ab"), 1, true)
+      assert.matches("ambiguous revision prefix 'ab'", errmsg(g.plan, g, {}, "ab", "up"), 1, true)
+      assert.matches("ambiguous revision prefix 'ab'", errmsg(g.plan, g, { "cd56" }, "ab", "down"), 1, true)
+      assert.equal("ab34", g:find("ab3"))
+      assert.same({ "ab12", "ab34" }, g:plan({}, "ab3", "up"))
+    end)
+
+    it("refuses a label head with several heads", function()
+      local g = branchy { rev("x3", "x1") }
+      assert.matches("branch 'x' has several heads", errmsg(g.resolve, g, "x@head"), 1, true)
+    end)
+  end)
+
+  describe("scale", function()
+    it("plans a 10,000-revision chain from base to head and back", function()
+      local list = { rev("r0") }
+      for i = 1, 9999 do list[#list + 1] = rev("r" .. i, "r" .. (i - 1)) end
+      local g = core.graph(list)
+      assert.same({ "r9999" }, g:heads())
+      local steps = g:plan({}, "head", "up")
+      assert.equal(10000, #steps)
+      assert.equal("r0", steps[1])
+      assert.equal("r9999", steps[10000])
+      local h = {}
+      for _, id in ipairs(steps) do h = g:step_heads(h, id, "up") end
+      assert.same({ "r9999" }, h)
+      assert.same({ "r9999", "r9998" }, g:plan(h, "-2", "down"))
+      steps = g:plan(h, "base", "down")
+      assert.equal(10000, #steps)
+      assert.equal("r9999", steps[1])
+      for _, id in ipairs(steps) do h = g:step_heads(h, id, "down") end
+      assert.same({}, h)
+      assert.equal(5001, #g:range({}, "r4999:"))
+    end)
+
+    it("steps down one branch of a wide graph without rescanning", function()
+      local list = { rev("t0") }
+      for i = 1, 3000 do list[#list + 1] = rev("a" .. i, i == 1 and "t0" or "a" .. (i - 1)) end
+      for i = 1, 3000 do list[#list + 1] = rev("b" .. i, i == 1 and "t0" or "b" .. (i - 1)) end
+      local g = core.graph(list)
+      local h = run(g, { "a3000", "b3000" }, "t0", "down")
+      assert.same({ "t0" }, h)
+    end)
+  end)
+end)
