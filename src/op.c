@@ -152,8 +152,9 @@ static void check_keys(lua_State *L, int idx, const char *fname,
                lua_tointeger(L, -1) <= npos) {
       continue;
     } else {
-      luaL_error(L, "unexpected %s key %s in the options for %s",
-                 luaL_typename(L, -1), luaL_tolstring(L, -1, NULL), fname);
+      const char *tname = luaL_typename(L, -1);
+      luaL_error(L, "unexpected %s key %s in the options for %s", tname,
+                 luaL_tolstring(L, -1, NULL), fname);
     }
   }
 }
@@ -261,8 +262,9 @@ static int op_create_table(lua_State *L) {
   int i, top = lua_gettop(L), optidx = 0, rc;
   memset(&t, 0, sizeof t);
   t.name = checkname(L, 1, "table name");
+  /* a last table without [1] and [2] holds the table options */
   if (top >= 2 && lua_type(L, top) == LUA_TTABLE &&
-      lua_rawgeti(L, top, 1) == LUA_TNIL) {
+      lua_rawgeti(L, top, 1) == LUA_TNIL && lua_rawgeti(L, top, 2) == LUA_TNIL) {
     optidx = top;
     check_keys(L, optidx, "create_table", create_table_keys, 0);
     t.if_not_exists = opt_bool(L, optidx, optidx, "if_not_exists", 0);
@@ -366,6 +368,7 @@ static int op_create_index(lua_State *L) {
   struct lm_sqlbuf *sb;
   struct lm_err err;
   int o, i, rc;
+  lua_settop(L, 4);
   memset(&ix, 0, sizeof ix);
   ix.name = checkname(L, 1, "index name");
   ix.table = checkname(L, 2, "table name");
@@ -415,6 +418,7 @@ static int op_drop_index(lua_State *L) {
   struct lm_sqlbuf *sb;
   struct lm_err err;
   int o, rc;
+  lua_settop(L, 2);
   memset(&ix, 0, sizeof ix);
   ix.name = checkname(L, 1, "index name");
   o = opt_table(L, 2, "drop_index", drop_index_keys);
@@ -451,6 +455,7 @@ static int op_execute(lua_State *L) {
 /* Close r's cursor (idempotent) and drop it from its box's open set; the
 ** rows userdata is at stack index idx. */
 static void rows_closeat(lua_State *L, int idx, struct rows *r) {
+  int top = lua_gettop(L);
   if (r->cur) {
     r->be->cursor_close(r->cur);
     r->cur = NULL;
@@ -462,7 +467,7 @@ static void rows_closeat(lua_State *L, int idx, struct rows *r) {
     lua_pushnil(L);
     lua_rawset(L, -3);
   }
-  lua_settop(L, idx);
+  lua_settop(L, top);
 }
 
 static int rows_gc(lua_State *L) {
