@@ -27,8 +27,12 @@ dependencies = {
   "lua >= 5.4, < 5.5",
 }
 
+-- PGSQL checks the library only: Debian/Ubuntu keep libpq-fe.h in
+-- /usr/include/postgresql, where LuaRocks' header search does not look.
+-- The Makefile adds `pg_config --includedir` when PGSQL_INCDIR lacks it,
+-- or pass PGSQL_INCDIR=... to luarocks.
 external_dependencies = {
-  PGSQL = { header = "libpq-fe.h", library = "pq" },
+  PGSQL = { library = "pq" },
   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 
