@@ -191,6 +191,7 @@ int cmd_current(int argc, char **argv, struct lm_host *h) {
                  nchildren(h->graph, heads.v[i]) == 0 ? " (head)" : "");
       }
       if (heads.n == 0) lm_debug(h, "no revision applied (base)");
+      rc = lm_runner_check_failure(h, 0);
     }
   }
   lm_idset_free(&heads);

@@ -453,6 +453,89 @@ static void nothing_to_do(struct run *r, const struct lm_migrate_opts *o,
             o->dir == LM_UP ? "upgrade" : "downgrade", cur, o->target);
 }
 
+/* The newest history row, when it records a failed non-transactional
+** step whose file is unchanged since: such a revision may be half-applied,
+** so the runner refuses to guess. Fills *idx (-1 when nothing blocks) and
+** when (the row's started_at). Returns 0, or 1 after a database error. */
+static int read_blocking_failure(struct lm_host *h, int *idx,
+                                 char when[40]) {
+  const struct lm_backend *be = h->conn->be;
+  struct lm_cursor *cur = NULL;
+  struct lm_sqlbuf sql;
+  struct lm_err err;
+  int exists = 0, st, rc = 0;
+  *idx = -1;
+  when[0] = '\0';
+  if (be->is_offline) return 0;
+  lm_err_clear(&err);
+  if (be->table_exists(h->conn, h->cfg.version_table_schema,
+                       h->cfg.history_table, &exists, &err))
+    return lm_error("%s", err.msg);
+  if (!exists) return 0;
+  lm_sb_init(&sql);
+  lm_sb_add(&sql, "SELECT revision, outcome, checksum, started_at FROM ");
+  if (h->cfg.version_table_schema) {
+    h->conn->dialect->quote_ident(&sql, h->cfg.version_table_schema);
+    lm_sb_addc(&sql, '.');
+  }
+  h->conn->dialect->quote_ident(&sql, h->cfg.history_table);
+  lm_sb_add(&sql, " ORDER BY id DESC LIMIT 1");
+  if (!lm_sb_ok(&sql) ||
+      be->query(h->conn, lm_sb_str(&sql), 0, NULL, &cur, &err)) {
+    rc = lm_error("reading the history table: %s", err.msg);
+    goto done;
+  }
+  st = be->cursor_step(cur, &err);
+  if (st < 0) {
+    rc = lm_error("reading the history table: %s", err.msg);
+  } else if (st == 1) {
+    struct lm_value v[4];
+    char id[80];
+    int i, r;
+    for (i = 0; i < 4; i++) be->cursor_value(cur, i, &v[i]);
+    if (v[0].type == LM_VTEXT && v[0].n < sizeof id &&
+        v[1].type == LM_VTEXT && v[1].n == 6 &&
+        memcmp(v[1].s, "failed", 6) == 0) {
+      memcpy(id, v[0].s, v[0].n);
+      id[v[0].n] = '\0';
+      r = lm_graph_index(h->graph, id);
+      if (r >= 0 && !lm_graph_rev(h->graph, r)->transactional &&
+          v[2].type == LM_VTEXT && v[2].n == 64 &&
+          memcmp(v[2].s, lm_graph_rev(h->graph, r)->checksum, 64) == 0) {
+        *idx = r;
+        if (v[3].type == LM_VTEXT)
+          snprintf(when, 40, "%.*s", (int)v[3].n, v[3].s);
+      }
+    }
+  }
+done:
+  be->cursor_close(cur);
+  lm_sb_free(&sql);
+  return rc;
+}
+
+int lm_runner_check_failure(struct lm_host *h, int refuse) {
+  char when[40];
+  int idx;
+  const struct lm_revision *rev;
+  if (read_blocking_failure(h, &idx, when)) return 1;
+  if (idx < 0) return 0;
+  rev = lm_graph_rev(h->graph, idx);
+  if (!refuse) {
+    printf("%s (FAILED at %s: non-transactional, may be partly applied)\n",
+           rev->id, when);
+    return 0;
+  }
+  return lm_error("non-transactional revision %s (%s) failed at %s and may "
+                  "be partly applied (for example an INVALID index left by "
+                  "CREATE INDEX CONCURRENTLY). Nothing was run. Inspect the "
+                  "database, then either finish or undo its work by hand and "
+                  "`lmigrate stamp` the revision it is now at, or make the "
+                  "revision's ops idempotent (if_not_exists / if_exists) and "
+                  "run again: a changed file is retried", rev->id, rev->path,
+                  when);
+}
+
 int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   struct run r;
   struct lm_idset heads, seen, steps;
@@ -470,6 +553,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   if (o->offline ? offline_heads(&r, o->from, &heads)
                  : lm_runner_read_heads(h, &heads, 0, NULL))
     goto unlock;
+  if (!o->offline && lm_runner_check_failure(h, 1)) goto unlock;
   if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
     lm_error("%s", err.msg);
     goto unlock;

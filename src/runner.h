@@ -41,4 +41,9 @@ int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
 ** the number of problems, or -1 after printing a database error. */
 int lm_runner_validate(struct lm_host *h, int as_warning);
 
+/* When the newest history row is a failed non-transactional step whose
+** file is unchanged: refuse (print how to recover, return 1) or, with
+** refuse = 0, print a status line for `current` and return 0. */
+int lm_runner_check_failure(struct lm_host *h, int refuse);
+
 #endif
