@@ -43,19 +43,20 @@ static int render_gc(lua_State *L) {
   return 0;
 }
 
-/* Call the function at fidx with the op table bound to ctx (plus extra
-** argument none), then release ctx. Returns the lua_pcall status, leaving
+/* Call the function at fidx with the op table bound to ctx (op.x: the
+** table at xidx, 0 for none), then release ctx. Returns the lua_pcall status, leaving
 ** either the results or the error message on the stack above base. */
-static int call_with_op(lua_State *L, int fidx, struct lm_opctx *ctx) {
+static int call_with_op(lua_State *L, int fidx, struct lm_opctx *ctx,
+                        int xidx) {
   int st;
   lua_pushvalue(L, fidx);
-  lm_op_push(L, ctx, 0);
+  lm_op_push(L, ctx, xidx);
   st = lua_pcall(L, 1, LUA_MULTRET, 0);
   lm_op_release(L, ctx);
   return st;
 }
 
-/* render(dialect_name, fn, [transactional]) -> sql text */
+/* render(dialect_name, fn, [transactional], [x]) -> sql text */
 static int core_render(lua_State *L) {
   const char *dname = luaL_checkstring(L, 1);
   struct lm_connect_opts opts;
@@ -82,7 +83,7 @@ static int core_render(lua_State *L) {
   r->ctx.conn = r->conn;
   r->ctx.transactional = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
   r->ctx.phase = "upgrade";
-  if (call_with_op(L, 2, &r->ctx) != LUA_OK) {
+  if (call_with_op(L, 2, &r->ctx, lua_istable(L, 4) ? 4 : 0) != LUA_OK) {
     render_free(r);
     return lua_error(L);
   }
@@ -147,7 +148,7 @@ static int conn_run(lua_State *L) {
   base = lua_gettop(L);
   if (ctx.transactional && c->conn->be->begin(c->conn, &err))
     return luaL_error(L, "begin: %s", err.msg);
-  st = call_with_op(L, 2, &ctx);
+  st = call_with_op(L, 2, &ctx, 0);
   if (st != LUA_OK) {
     if (ctx.transactional) c->conn->be->rollback(c->conn, &err);
     return lua_error(L);

@@ -3,8 +3,10 @@
 ** ($1..$N) read from Lua arrays, and result rows pushed as Lua tables.
 **
 ** Choices (see value.h):
-** - A parameter list is read up to #t (raw length); a nil inside that range
-**   binds NULL, as op.null does. Anything past #t is ignored.
+** - A parameter list is read up to t.n when that is an integer (so
+**   table.pack(...) keeps trailing nils), else up to #t (raw length); a nil
+**   inside that range binds NULL, as op.null does. Because #t is unreliable
+**   with trailing nils, write op.null there (or use table.pack).
 ** - Lua strings always bind as TEXT, whatever bytes they hold; there is no
 **   guessing of BLOBs from invalid UTF-8. SQL BLOB columns come back as Lua
 **   strings.
@@ -74,7 +76,13 @@ void lm_value_checkparams(lua_State *L, int tidx, int argn,
     return;
   }
   luaL_checktype(L, tidx, LUA_TTABLE);
-  len = (lua_Integer)lua_rawlen(L, tidx);
+  if (lua_getfield(L, tidx, "n") == LUA_TNUMBER && lua_isinteger(L, -1)) {
+    len = lua_tointeger(L, -1);
+    if (len < 0) luaL_argerror(L, argn, "negative parameter count n");
+  } else {
+    len = (lua_Integer)lua_rawlen(L, tidx);
+  }
+  lua_pop(L, 1);
   if (len > 65535)
     luaL_argerror(L, argn, "too many SQL parameters (more than 65535)");
   vals = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *vals, 0);

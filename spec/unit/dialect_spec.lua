@@ -5,8 +5,8 @@ package.cpath = "./build/lib/?.so;" .. package.cpath
 local core = require "lmigrate.core"
 
 -- The SQL printed by fn(op) against the offline SQLite backend.
-local function sql(fn, transactional)
-  return core.render("sqlite", fn, transactional)
+local function sql(fn, transactional, x)
+  return core.render("sqlite", fn, transactional, x)
 end
 
 -- The error raised by fn(op), as a string.
@@ -370,6 +370,20 @@ SELECT '$1', "$1", $a$ $1 $a$, $$ $2 $$, 'x' -- $1
         assert.equal(core.null, op.null)
         assert.same({}, op.x)
       end)
+    end)
+
+    it("passes the -x table as op.x", function()
+      sql(function(op)
+        assert.equal("1", op.x.tenant)
+      end, true, { tenant = "1" })
+    end)
+
+    it("reads parameters up to t.n so table.pack keeps trailing nils", function()
+      assert.equal("SELECT 1, NULL;\n", sql(function(op)
+        op.execute("SELECT $1, $2", table.pack(1, nil))
+      end))
+      assert.matches("parameter $2 is out of range (1 parameter given)",
+        err(function(op) op.execute("SELECT $1, $2", { 1, nil }) end), 1, true)
     end)
 
     it("refuses queries with --sql", function()
