@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "interrupt.h"
 #include "backend.h"
 #include "dialect.h"
 #include "sqlbuf.h"
@@ -143,6 +144,13 @@ static int bind_params(sqlite3_stmt *st, int nparams,
   return 0;
 }
 
+/* Progress handler: a non-zero return makes SQLite stop the running
+** statement with SQLITE_INTERRUPT once Ctrl-C or SIGTERM arrived. */
+static int sq_progress(void *unused) {
+  (void)unused;
+  return lm_interrupted != 0;
+}
+
 /* connect: open url->path read-write (created if missing), with extended
 ** result codes and the busy timeout. *out owned by the caller (close). */
 static int sq_connect(const struct lm_url *url,
@@ -162,6 +170,7 @@ static int sq_connect(const struct lm_url *url,
   if (rc == SQLITE_OK) {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, opts != NULL ? opts->lock_timeout_ms : 0);
+    sqlite3_progress_handler(db, 10000, sq_progress, NULL);
     /* Opening is lazy: read the header now so that a file that is not a
     ** database fails here, not in the middle of a run. */
     rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "host.h"
+#include "interrupt.h"
 #include "log.h"
 #include "op.h"
 
@@ -90,6 +91,15 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
+/* Count hook: stop a running script once Ctrl-C or SIGTERM arrived. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (lm_interrupted) {
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted");
+  }
+}
+
 int lm_host_pcall(struct lm_host *h, int nargs, int nresults) {
   lua_State *L = h->L;
   int base = lua_gettop(L) - nargs;   /* the function's index */
@@ -97,7 +107,9 @@ int lm_host_pcall(struct lm_host *h, int nargs, int nresults) {
   lua_pushboolean(L, h->verbosity > 0);
   lua_pushcclosure(L, msghandler, 1);
   lua_insert(L, base);
+  lua_sethook(L, interrupt_hook, LUA_MASKCOUNT, 10000);
   rc = lua_pcall(L, nargs, nresults, base);
+  lua_sethook(L, NULL, 0, 0);
   lua_remove(L, base);
   return rc != LUA_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "host.h"
+#include "interrupt.h"
 #include "log.h"
 #include "suggest.h"
 
@@ -185,8 +186,14 @@ int main(int argc, char **argv) {
   struct lm_host *h = lm_host_new();
   int rc;
   if (h == NULL) return lm_error("out of memory");
+  lm_interrupt_install();
   rc = run(argc, argv, h);
   lm_host_free(h);
+  if (lm_interrupted && rc != 0) {
+    fprintf(stderr, "lmigrate: interrupted; the revision that was running "
+                    "was rolled back, earlier ones stay applied\n");
+    rc = 128 + (int)lm_interrupted;
+  }
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "lmigrate: error: write failure on standard output\n");
     return 1;
