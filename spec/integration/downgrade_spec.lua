@@ -1,0 +1,251 @@
+-- spec/integration/downgrade_spec.lua: `lmigrate downgrade` against real databases:
+-- relative, absolute and label targets, errors that change nothing.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("downgrade [" .. backend .. "] #integration #" .. backend, function()
+    local chain = {
+      trev("aaa111", nil, { msg = "one", fields = '  branch_labels = { "core" },' }),
+      trev("bbb222", "aaa111", { msg = "two" }),
+      trev("ccc333", "bbb222", { msg = "three" }),
+      trev("ddd444", "ccc333", { msg = "four" }),
+    }
+
+    local function at_head(revs)
+      local dir, url = setup(backend, revs or chain)
+      local r = run(dir, "upgrade heads")
+      assert.equal(0, r.code, r.err)
+      return dir, url
+    end
+
+    it("downgrade -1 reverts the current revision", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade -1")
+      assert.equal(0, r.code, r.err)
+      assert.equal("", r.err)
+      assert.matches("^Running downgrade ddd444 %-> ccc333, four", r.out)
+      assert.version_is(url, "ccc333")
+      assert.same({ "t_aaa111", "t_bbb222", "t_ccc333" }, ttables(url))
+      assert.equal("ddd444 down applied", history(url)[5])
+    end)
+
+    it("downgrade -N reverts N revisions newest first", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade -2")
+      assert.equal(0, r.code, r.err)
+      local out = lines(r.out)
+      assert.equal(2, #out, r.out)
+      assert.matches("^Running downgrade ddd444 %-> ccc333", out[1])
+      assert.matches("^Running downgrade ccc333 %-> bbb222", out[2])
+      assert.version_is(url, "bbb222")
+    end)
+
+    it("downgrade base reverts everything and empties the version table", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade base")
+      assert.equal(0, r.code, r.err)
+      assert.equal(4, #lines(r.out))
+      assert.matches("Running downgrade aaa111 %->  ?, one", r.out)
+      assert.version_is(url, {})
+      assert.same({}, ttables(url))
+    end)
+
+    it("downgrade REV stops at that revision (it stays applied)", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade bbb222")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222")
+      assert.same({ "t_aaa111", "t_bbb222" }, ttables(url))
+    end)
+
+    it("downgrade REV-N", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade ddd444-3")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "aaa111")
+    end)
+
+    it("downgrade label@-N", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade core@-2")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222")
+    end)
+
+    it("downgrade past base is an error that changes nothing", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade -5")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: .*past base", r.err)
+      assert.version_is(url, "ddd444")
+      assert.equal(4, #ttables(url))
+    end)
+
+    it("downgrade -1 on an empty database is an error", function()
+      local dir, url = setup(backend, chain)
+      local r = run(dir, "downgrade -1")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: ", r.err)
+      assert.version_is(url, {})
+    end)
+
+    it("downgrade to the current revision does nothing and says so", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade ddd444")
+      assert.equal(0, r.code, r.err)
+      assert.matches("Nothing to downgrade", r.out)
+      assert.version_is(url, "ddd444")
+      assert.equal(4, #history(url))
+    end)
+
+    it("downgrade to a revision that is not applied is an error", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade bbb222").code)
+      local r = run(dir, "downgrade ddd444")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: .*not applied", r.err)
+      assert.version_is(url, "bbb222")
+    end)
+
+    it("an upgrade target given to downgrade is an error", function()
+      local dir, url = at_head()
+      local r = run(dir, "downgrade +1")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: .*upgrade", r.err)
+      assert.version_is(url, "ddd444")
+    end)
+
+    it("-1 with two current heads is an error listing them", function()
+      local dir, url = at_head({
+        trev("aaa111", nil), trev("bbb222", "aaa111"), trev("ccc333", "aaa111") })
+      assert.version_is(url, { "bbb222", "ccc333" })
+      local r = run(dir, "downgrade -1")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: ", r.err)
+      assert.matches("bbb222", r.err)
+      assert.matches("ccc333", r.err)
+      assert.version_is(url, { "bbb222", "ccc333" })
+    end)
+
+    it("a revision without downgrade is an error that changes nothing", function()
+      local revs = {
+        trev("aaa111", nil),
+        trev("bbb222", "aaa111", { dn = false }),
+        trev("ccc333", "bbb222"),
+      }
+      local dir, url = at_head(revs)
+      local r = run(dir, "downgrade base")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: versions/bbb222_rev.lua: revision bbb222 has " ..
+        "no downgrade function, so it cannot be reverted; nothing was changed\n", r.err)
+      -- ccc333 could have been reverted, but the run was refused as a whole
+      assert.version_is(url, "ccc333")
+      assert.same({ "t_aaa111", "t_bbb222", "t_ccc333" }, ttables(url))
+      assert.equal(3, #history(url))
+      -- above it, downgrading still works
+      r = run(dir, "downgrade -1")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222")
+    end)
+
+    it("a downgrade that raises rolls back and keeps the revision applied", function()
+      local revs = {
+        trev("aaa111", nil),
+        rev { id = "bbb222", down = "aaa111",
+              up = 'op.create_table("t_bbb222", {"id", "integer"})',
+              dn = 'op.drop_table("t_bbb222") error("no way back")' },
+      }
+      local dir, url = at_head(revs)
+      local r = run(dir, "downgrade base")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: versions/bbb222_rev.lua:6: no way back\n", r.err)
+      assert.version_is(url, "bbb222")
+      assert.same({ "t_aaa111", "t_bbb222" }, ttables(url))
+      assert.equal("bbb222 down failed", history(url)[3])
+    end)
+  end)
+end
