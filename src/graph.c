@@ -184,7 +184,7 @@ void lm_graph_free(struct lm_graph *g) {
   free(g->dep_off); free(g->dep);
   free(g->ch_off); free(g->ch);
   free(g->dd_off); free(g->dd);
-  free(g->topo); free(g->pos); free(g->sorted);
+  free(g->topo); free(g->pos); free(g->s->sorted);
   free(g->lab_off); free(g->lab);
   for (i = 0; i < LM_NMARKS; i++) free(g->s->mark[i]);
   free(g->s->stack);
@@ -400,22 +400,29 @@ static int cmp_idkey(const void *a, const void *b) {
   return strcmp(((const struct idkey *)a)->id, ((const struct idkey *)b)->id);
 }
 
-static int build_sorted(struct lm_graph *g) {
+/* The id-sorted index for prefix lookups, built once on demand (most
+** runs name revisions by full id or not at all). NULL on OOM. */
+static const int *sorted_ids(const struct lm_graph *g) {
   int i;
-  struct idkey *k = malloc(((size_t)g->n + 1) * sizeof *k);
-  g->sorted = malloc(((size_t)g->n + 1) * sizeof *g->sorted);
-  if (k == NULL || g->sorted == NULL) {
+  struct idkey *k;
+  int *sorted;
+  if (g->s->sorted != NULL) return g->s->sorted;
+  k = malloc(((size_t)g->n + 1) * sizeof *k);
+  sorted = malloc(((size_t)g->n + 1) * sizeof *sorted);
+  if (k == NULL || sorted == NULL) {
     free(k);
-    return 1;
+    free(sorted);
+    return NULL;
   }
   for (i = 0; i < g->n; i++) {
     k[i].id = g->revs[i]->id;
     k[i].idx = i;
   }
   qsort(k, (size_t)g->n, sizeof *k, cmp_idkey);
-  for (i = 0; i < g->n; i++) g->sorted[i] = k[i].idx;
+  for (i = 0; i < g->n; i++) sorted[i] = k[i].idx;
   free(k);
-  return 0;
+  g->s->sorted = sorted;
+  return sorted;
 }
 
 /* Next revision on a label's chain above x, or -1 (branch point, head, or
@@ -474,7 +481,7 @@ int lm_graph_build(struct lm_graph *g, struct lm_err *err) {
   g->s->stack = malloc(((size_t)g->n + 1) * sizeof *g->s->stack);
   if (g->s->stack == NULL) return lm_err_set(err, "out of memory");
   if (build_topo(g, err)) return 1;
-  if (build_sorted(g) || build_label_lists(g))
+  if (build_label_lists(g))
     return lm_err_set(err, "out of memory");
   g->built = 1;
   return 0;
@@ -554,20 +561,23 @@ int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
   int lo = 0, hi = g->n, first, i, cnt = 0;
   size_t len = strlen(id);
   char list[600];
+  const int *sorted;
   if ((*idx = htab_get(&g->ids, id)) >= 0) return 0;
-  if (len == 0 || g->sorted == NULL)
+  if (len == 0 || !g->built)
     return lm_err_set(err, "unknown revision '%s'", id);
+  if ((sorted = sorted_ids(g)) == NULL)
+    return lm_err_set(err, "out of memory");
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
-    if (strcmp(g->revs[g->sorted[mid]]->id, id) < 0) lo = mid + 1;
+    if (strcmp(g->revs[sorted[mid]]->id, id) < 0) lo = mid + 1;
     else hi = mid;
   }
   first = lo;
-  for (i = first; i < g->n && strncmp(g->revs[g->sorted[i]]->id, id, len) == 0;
+  for (i = first; i < g->n && strncmp(g->revs[sorted[i]]->id, id, len) == 0;
        i++)
     cnt++;
   if (cnt == 1) {
-    *idx = g->sorted[first];
+    *idx = sorted[first];
     return 0;
   }
   if (cnt == 0) return lm_err_set(err, "unknown revision '%s'", id);
@@ -579,7 +589,7 @@ int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
       break;
     }
     snprintf(list + used, sizeof list - used, "%s%s", i > first ? ", " : "",
-             g->revs[g->sorted[i]]->id);
+             g->revs[sorted[i]]->id);
   }
   *idx = -1;
   return lm_err_set(err, "ambiguous revision prefix '%s' matches %s", id, list);
@@ -637,27 +647,30 @@ static int covered(const struct lm_graph *g, const struct lm_idset *h, int p) {
 
 int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
                         enum lm_direction dir) {
-  int j;
+  int j, e, was_head;
   if (dir == LM_UP) {
     for (j = g->par_off[idx]; j < g->par_off[idx + 1]; j++)
       idset_remove(h, g->par[j]);
     if (!lm_idset_has(h, idx) && lm_idset_push(h, idx)) return 1;
     return 0;
   }
+  was_head = lm_idset_has(h, idx);
   idset_remove(h, idx);
   /* parents, then dependencies: re-add whatever no remaining head covers,
-  ** so that A(h) loses exactly idx */
-  for (j = g->par_off[idx]; j < g->par_off[idx + 1]; j++) {
-    int p = g->par[j];
-    if (lm_idset_has(h, p)) continue;
-    if (h->n > 0 && covered(g, h, p)) continue;
-    if (lm_idset_push(h, p)) return 1;
-  }
-  for (j = g->dep_off[idx]; j < g->dep_off[idx + 1]; j++) {
-    int p = g->dep[j];
-    if (lm_idset_has(h, p)) continue;
-    if (h->n > 0 && covered(g, h, p)) continue;
-    if (lm_idset_push(h, p)) return 1;
+  ** so that A(h) loses exactly idx. When idx was a head (so no other head
+  ** reaches it), a revision whose only child-or-dependent is idx cannot be
+  ** covered: that keeps a chain O(1) per step. */
+  for (e = 0; e < 2; e++) {
+    const int *off = e == 0 ? g->par_off : g->dep_off;
+    const int *v = e == 0 ? g->par : g->dep;
+    for (j = off[idx]; j < off[idx + 1]; j++) {
+      int p = v[j];
+      int up = (g->ch_off[p + 1] - g->ch_off[p]) +
+               (g->dd_off[p + 1] - g->dd_off[p]);
+      if (lm_idset_has(h, p)) continue;
+      if (h->n > 0 && !(was_head && up == 1) && covered(g, h, p)) continue;
+      if (lm_idset_push(h, p)) return 1;
+    }
   }
   return 0;
 }

@@ -108,8 +108,12 @@ int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err);
 
 /* The heads after applying step idx in direction dir to heads h (in place):
-** up: remove idx's parents from h, add idx; down: remove idx, add each
-** parent not already covered by another remaining head. */
+** up: remove idx's parents from h, add idx (dependencies stay heads, as in
+** Alembic); down: remove idx, add each parent and dependency of idx that no
+** remaining head covers, so A(h) loses exactly idx. O(1) per step on a
+** chain. 0 ok, 1 OOM.
+** Walks share per-graph scratch: a graph is not safe to use from several
+** threads at once, even through const pointers. */
 int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
                         enum lm_direction dir);
 

@@ -28,6 +28,8 @@ struct lm_scratch {
   unsigned *mark[LM_NMARKS];  /* owned; n entries each */
   unsigned gen[LM_NMARKS];    /* mark[m][i] == gen[m] means marked */
   int *stack;                 /* owned; n entries */
+  int *sorted;                /* owned: indices sorted by id, built on the
+                              ** first prefix lookup; NULL until then */
 };
 
 struct lm_graph {
@@ -42,7 +44,6 @@ struct lm_graph {
   int *dd_off, *dd;           /* owned CSR: dependents */
   int *topo;                  /* owned: topological order */
   int *pos;                   /* owned: index -> position in topo */
-  int *sorted;                /* owned: indices sorted by id */
   int *lab_off;               /* owned CSR: labels applying to each revision */
   const char **lab;           /* owned array; strings borrowed */
   struct lm_scratch *s;       /* owned */
