@@ -31,6 +31,10 @@
 #define SQLBUF_MT "lmigrate.sqlbuf"
 #define OPBOXES "lmigrate.opboxes"
 
+/* The address of this constant marks op tables (a key set to true), so a
+** method call op:add_column(...) can be told apart from a wrong argument. */
+static const char op_marker = 0;
+
 struct opbox {
   struct lm_opctx *ctx;   /* borrowed from the runner; NULL once released */
 };
@@ -53,6 +57,17 @@ static struct lm_opctx *checkctx(lua_State *L) {
   struct opbox *b = getbox(L);
   if (b == NULL || b->ctx == NULL || b->ctx->conn == NULL)
     luaL_error(L, "op used outside of its revision");
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    int marked = lua_rawgetp(L, 1, &op_marker) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (marked) {
+      lua_Debug ar;
+      const char *name = "f";
+      if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+        name = ar.name;
+      luaL_error(L, "call op.%s(...) with a dot, not op:%s(...)", name, name);
+    }
+  }
   return b->ctx;
 }
 
@@ -630,6 +645,8 @@ void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx) {
   lua_createtable(L, 0, 16);
   pushbox(L, ctx);
   luaL_setfuncs(L, op_funcs, 1);
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, &op_marker);
   lm_value_pushnull(L);
   lua_setfield(L, -2, "null");
   if (xidx && lua_istable(L, xidx)) lua_pushvalue(L, xidx);

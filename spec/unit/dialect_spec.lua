@@ -393,6 +393,11 @@ SELECT '$1', "$1", $a$ $1 $a$, $$ $2 $$, 'x' -- $1
         err(function(op) op.rows("SELECT 1") end), 1, true)
     end)
 
+    it("explains a method call op:f() instead of op.f()", function()
+      assert.matches("call op.drop_table(...) with a dot, not op:drop_table(...)",
+        err(function(op) op:drop_table("t") end), 1, true)
+    end)
+
     it("raises when used after its revision", function()
       local saved
       sql(function(op) saved = op end)
