@@ -99,7 +99,9 @@ deps:
 
 # --- specs ------------------------------------------------------------------
 
-test: deps all
+# deps first, then the build (also under make -j), then the suite.
+test: deps
+	$(MAKE) all
 	$(BUSTED_CMD)
 
 unit: all
@@ -126,11 +128,13 @@ asan-test: asan
 
 # --- demo, bench --------------------------------------------------------------
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	@test -d versions && test -f lmigrate.lua || { echo "make demo: versions/ or lmigrate.lua missing" >&2; exit 1; }
 	$(BUILD)/lmigrate -u sqlite:$(BUILD)/demo.db upgrade head
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	bash bench/run.sh
 
 # --- install -----------------------------------------------------------------
