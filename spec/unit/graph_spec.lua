@@ -237,6 +237,12 @@ describe("graph #unit", function()
       assert.matches("unknown branch label 'zz'", errmsg(g.plan, g, {}, "zz@head", "up"))
     end)
 
+    it("refuses ID+N across a branch point and takes label@ID downward", function()
+      assert.matches("ambiguous at branch point trunk1", errmsg(g.plan, g, {}, "base0+2", "up"), 1, true)
+      assert.same({ "x2" }, g:plan({ "x2", "y2" }, "x@x1", "down"))
+      assert.same({ "y2", "y1" }, g:plan({ "x2", "y2" }, "y@-2", "down"))
+    end)
+
     it("resolves label@head and label@base", function()
       assert.same({ "x2" }, g:resolve("x@head"))
       assert.same({ "x1" }, g:resolve("x@base"))
