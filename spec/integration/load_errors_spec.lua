@@ -1,0 +1,277 @@
+-- spec/integration/load_errors_spec.lua: revision files that fail to load stop
+-- the command with an error naming the file (and line), before anything
+-- touches the database: the database file is not even created.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+-- A raw revision file.
+local function file(name, ...)
+  return { file = name, text = table.concat({ ... }, "\n") .. "\n" }
+end
+
+local good = trev("aaa111", nil)
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("load errors [" .. backend .. "] #integration #" .. backend, function()
+    -- Run `upgrade head` on a project with revs; expect exit 1 with the
+    -- first stderr line matching `want` (a plain string when exact = true).
+    local function fails(revs, want, exact)
+      local dir, url = setup(backend, revs)
+      local r = run(dir, "upgrade head")
+      assert.equal(1, r.code, r.out .. r.err)
+      local first = lines(r.err)[1] or ""
+      if exact then
+        assert.equal(want, first)
+      else
+        assert.matches(want, first)
+      end
+      assert.equal("", r.out)
+      if backend == "sqlite" then
+        local _, path = h.parse_db(url)
+        assert.is_false(h.exists(path), "the database file was created")
+      else
+        assert.same({}, h.tables(url))
+      end
+      return r
+    end
+
+    it("a syntax error names file:line", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  revision = "bbb222",',
+        '  down_revision = "aaa111"',
+        '  upgrade = function(op) end,',
+        "}") },
+        "^lmigrate: error: versions/bbb222_bad.lua:4: '}' expected %(to close '{' at line 1%) near 'upgrade'$")
+    end)
+
+    it("a runtime error in the chunk names file:line", function()
+      fails({ good, file("bbb222_bad.lua",
+        "local t = nil",
+        "local x = t.field",
+        "return {}") },
+        "^lmigrate: error: versions/bbb222_bad.lua:2: attempt to index a nil value")
+    end)
+
+    it("a file that does not return a table", function()
+      fails({ good, file("bbb222_bad.lua", "return 42") },
+        "lmigrate: error: versions/bbb222_bad.lua: a revision file must return a table (got number)", true)
+    end)
+
+    it("a missing revision field", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  down_revision = "aaa111",',
+        "  upgrade = function(op) end,",
+        "}") },
+        "^lmigrate: error: versions/bbb222_bad.lua: missing 'revision'")
+    end)
+
+    it("a missing upgrade function", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  revision = "bbb222",',
+        '  down_revision = "aaa111",',
+        "}") },
+        "^lmigrate: error: versions/bbb222_bad.lua: revision 'bbb222' has no upgrade function")
+    end)
+
+    it("an illegal character in a revision id", function()
+      fails({ good, rev { id = "bbb-222", down = "aaa111", slug = "bad" } },
+        "lmigrate: error: versions/bbb-222_bad.lua: illegal character '-' in revision id " ..
+        "'bbb-222' (use letters, digits and _)", true)
+    end)
+
+    it("a duplicate id names both files", function()
+      local r = fails({ good, trev("aaa111", nil, { slug = "again" }) },
+        "^lmigrate: error: duplicate revision id 'aaa111' in ")
+      assert.matches("versions/aaa111_again.lua", r.err, 1, true)
+      assert.matches("versions/aaa111_rev.lua", r.err, 1, true)
+    end)
+
+    it("an unknown down_revision", function()
+      fails({ good, trev("bbb222", "zzz999") },
+        "lmigrate: error: versions/bbb222_rev.lua: down_revision 'zzz999' of revision " ..
+        "'bbb222' is not a known revision", true)
+    end)
+
+    it("an unknown depends_on", function()
+      fails({ good, trev("bbb222", "aaa111", { fields = '  depends_on = "nope",' }) },
+        "^lmigrate: error: versions/bbb222_rev.lua: depends_on 'nope' of revision 'bbb222' is not a known")
+    end)
+
+    it("a cycle", function()
+      local r = fails({ good, trev("bbb222", { "aaa111", "ccc333" }), trev("ccc333", "bbb222") },
+        "^lmigrate: error: versions/%w+_rev.lua: cycle in revision graph: ")
+      assert.matches("bbb222", r.err)
+      assert.matches("ccc333", r.err)
+    end)
+
+    it("a self-loop", function()
+      fails({ good, trev("bbb222", "bbb222") },
+        "lmigrate: error: versions/bbb222_rev.lua: revision 'bbb222' lists itself in down_revision", true)
+    end)
+
+    it("a duplicate branch label names both files", function()
+      local r = fails({
+        trev("aaa111", nil, { fields = '  branch_labels = { "x" },' }),
+        trev("bbb222", nil, { fields = '  branch_labels = { "x" },' }) },
+        "^lmigrate: error: duplicate branch label 'x' in ")
+      assert.matches("versions/aaa111_rev.lua", r.err, 1, true)
+      assert.matches("versions/bbb222_rev.lua", r.err, 1, true)
+    end)
+
+    it("an unknown field suggests the right one", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  revision = "bbb222",',
+        '  down_revison = "aaa111",',
+        "  upgrade = function(op) end,",
+        "}") },
+        "lmigrate: error: versions/bbb222_bad.lua: unknown field 'down_revison' " ..
+        "(did you mean 'down_revision'?)", true)
+    end)
+
+    it("a wrong type for a field", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  revision = "bbb222",',
+        '  down_revision = 7,',
+        "  upgrade = function(op) end,",
+        "}") },
+        "^lmigrate: error: versions/bbb222_bad.lua: 'down_revision' must be a string or a list")
+    end)
+
+    it("a revision assigning a global names file:line", function()
+      fails({ good, file("bbb222_bad.lua",
+        "-- helper",
+        "x = 1",
+        "return {",
+        '  revision = "bbb222",',
+        "  upgrade = function(op) end,",
+        "}") },
+        "lmigrate: error: versions/bbb222_bad.lua:2: revision assigned global 'x'; use local", true)
+    end)
+
+    it("a revision reading an unknown global while loading names it", function()
+      fails({ good, file("bbb222_bad.lua",
+        "local util = requir('x')",
+        "return {}") },
+        "lmigrate: error: versions/bbb222_bad.lua:1: unknown global 'requir'", true)
+    end)
+
+    it("read-only commands refuse too, without a database", function()
+      local dir = setup(backend, { good, trev("bbb222", "zzz999") })
+      local r = run(dir, "heads")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: versions/bbb222_rev.lua: down_revision 'zzz999'", r.err)
+    end)
+
+    it("a missing version directory is a clear error", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/lmigrate.lua", 'return { url = "sqlite:x.db", script_location = "nowhere" }\n')
+      local r = run(dir, "upgrade head")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: version location 'nowhere' cannot be read", r.err)
+      assert.is_false(h.exists(dir .. "/x.db"))
+    end)
+
+    it("standard libraries stay usable from revisions", function()
+      local dir, url = setup(backend, { file("aaa111_std.lua",
+        "local name = string.format('t_%s', 'std')",
+        "return {",
+        '  revision = "aaa111",',
+        "  upgrade = function(op)",
+        '    op.create_table(name, {"id", "integer", primary_key = true})',
+        "    assert(math.floor(2.5) == 2)",
+        "  end,",
+        "}") })
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.has_table(url, "t_std")
+    end)
+  end)
+end
