@@ -1,0 +1,279 @@
+-- spec/integration/config_spec.lua: the config file (-c, errors, keys), URL
+-- precedence, -x values, and that passwords are never printed.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+-- A revision that records op.x.tenant (or "none") into table xval.
+local xrev = rev { id = "aaa111",
+  up = 'op.create_table("xval", {"v", "text"}) ' ..
+       'op.execute("INSERT INTO xval (v) VALUES ($1)", { op.x.tenant or "none" })',
+  dn = 'op.drop_table("xval")' }
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("config [" .. backend .. "] #integration #" .. backend, function()
+    it("-c FILE reads another config file", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      h.project(dir, { trev("aaa111", nil) }, { config = "return 1\n" })
+      h.write(dir .. "/conf/other.lua", ("return { url = %q, version_table = \"vt\" }\n"):format(url))
+      local r = run(dir, "-c conf/other.lua upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "aaa111", "vt")
+      assert.has_table(url, "vt_history")
+      assert.has_no_table(url, "lmigrate_version")
+      r = run(dir, "--config=conf/other.lua current")
+      assert.equal(0, r.code, r.err)
+      assert.matches("aaa111", r.out)
+    end)
+
+    it("a missing -c file is an error", function()
+      local dir = setup(backend, {})
+      local r = run(dir, "-c nope.lua heads")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: config file 'nope.lua' not found (-c)\n", r.err)
+    end)
+
+    it("a config that does not return a table is an error", function()
+      local dir = setup(backend, {}, { config = "return 'sqlite:x.db'\n" })
+      local r = run(dir, "heads")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: lmigrate.lua must return a table (got string)\n", r.err)
+    end)
+
+    it("a config with a syntax error names file:line", function()
+      local dir = setup(backend, {}, { config = "return {\n  url = \n}\n" })
+      local r = run(dir, "heads")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: lmigrate.lua:3: ", r.err)
+    end)
+
+    it("an unknown key is an error with a suggestion", function()
+      local dir = setup(backend, {}, { config =
+        'return { url = "sqlite:x.db", scrip_location = "versions" }\n' })
+      local r = run(dir, "heads")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: lmigrate.lua: unknown key 'scrip_location' " ..
+        "(did you mean 'script_location'?)\n", r.err)
+    end)
+
+    it("version_locations reads several directories", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      h.project(dir, { trev("aaa111", nil) }, { config =
+        ("return { url = %q, version_locations = { \"versions\", \"more\" } }\n"):format(url) })
+      local b = trev("bbb222", "aaa111")
+      h.write(dir .. "/more/" .. b.file, b.text)
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222")
+      r = run(dir, "show bbb222")
+      assert.matches("Path: more/bbb222_rev.lua", r.out, 1, true)
+    end)
+
+    it("-x KEY=VALUE reaches revisions as op.x.KEY", function()
+      local dir, url = setup(backend, { xrev })
+      local r = run(dir, { "-x", "tenant=acme=1", "upgrade", "head" })
+      assert.equal(0, r.code, r.err)
+      assert.same({ { "acme=1" } }, h.query(url, "SELECT v FROM xval"))
+    end)
+
+    it("without -x, op.x is an empty table", function()
+      local dir, url = setup(backend, { xrev })
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.same({ { "none" } }, h.query(url, "SELECT v FROM xval"))
+    end)
+
+    it("-x values reach the config chunk as its first argument", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      h.project(dir, { trev("aaa111", nil) }, { config =
+        'local x = ...\nreturn { url = x.db, version_table = x.vt or "lmigrate_version" }\n' })
+      local r = run(dir, { "-x", "db=" .. url, "-x", "vt=custom_v", "upgrade", "head" })
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "aaa111", "custom_v")
+    end)
+
+    it("a malformed -x is a usage error", function()
+      local dir = setup(backend, {})
+      local r = run(dir, "-x novalue heads")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: -x expects KEY=VALUE, got 'novalue'\n", r.err)
+      r = run(dir, "-x =v heads")
+      assert.equal(2, r.code)
+    end)
+
+    it("no URL anywhere is a clear error", function()
+      local dir = setup(backend, {}, { config = "return { }\n" })
+      local r = run(dir, "current")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: no database URL", r.err)
+    end)
+  end)
+end
+
+describe("URL precedence #integration #sqlite", function()
+  local function which(env, args)
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config =
+      'return { url = "sqlite:cfg.db" }\n' })
+    local r = run(dir, (args or "") .. " upgrade head", { env = env })
+    assert.equal(0, r.code, r.err)
+    local made = {}
+    for _, f in ipairs({ "cli", "lm", "dburl", "cfg" }) do
+      if h.exists(dir .. "/" .. f .. ".db") then made[#made + 1] = f end
+    end
+    return table.concat(made, ",")
+  end
+
+  it("--url beats LMIGRATE_URL, DATABASE_URL and the config", function()
+    assert.equal("cli", which({ LMIGRATE_URL = "sqlite:lm.db", DATABASE_URL = "sqlite:dburl.db" },
+      "--url sqlite:cli.db"))
+    assert.equal("cli", which({}, "-u sqlite:cli.db"))
+  end)
+
+  it("LMIGRATE_URL beats DATABASE_URL and the config", function()
+    assert.equal("lm", which({ LMIGRATE_URL = "sqlite:lm.db", DATABASE_URL = "sqlite:dburl.db" }))
+  end)
+
+  it("DATABASE_URL beats the config", function()
+    assert.equal("dburl", which({ DATABASE_URL = "sqlite:dburl.db" }))
+  end)
+
+  it("the config's url comes last", function()
+    assert.equal("cfg", which({}))
+  end)
+
+  it("an empty environment variable does not count", function()
+    assert.equal("cfg", which({ LMIGRATE_URL = "", DATABASE_URL = "" }))
+  end)
+
+  it("SQLAlchemy spellings of SQLite URLs", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local r = run(dir, "--url sqlite:///rel.db upgrade head")
+    assert.equal(0, r.code, r.err)
+    assert.version_is(dir .. "/rel.db", "aaa111")
+    r = run(dir, { "--url", "sqlite:///" .. dir .. "/abs.db", "upgrade", "head" })
+    assert.equal(0, r.code, r.err)
+    assert.version_is(dir .. "/abs.db", "aaa111")
+  end)
+
+  it("an unsupported URL scheme is an error", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local r = run(dir, "--url mysql://u@h/db upgrade head")
+    assert.equal(1, r.code)
+    assert.matches("^lmigrate: error: .*mysql", r.err)
+  end)
+end)
+
+describe("passwords #integration #sqlite", function()
+  it("are never printed, even when connecting fails", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local url = "postgresql://alice:s3cretpw@127.0.0.1:1/appdb?connect_timeout=2"
+    for _, args in ipairs({ { "--url", url, "upgrade", "head" },
+                            { "-v", "--url", url, "current" } }) do
+      local r = run(dir, args, { timeout = 30 })
+      assert.equal(1, r.code, r.err)
+      assert.matches("^lmigrate: error: ", r.err)
+      assert.matches("***", r.err, 1, true)
+      assert.not_matches("s3cretpw", r.err, 1, true)
+      assert.not_matches("s3cretpw", r.out, 1, true)
+    end
+  end)
+
+  it("are not printed from LMIGRATE_URL either", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local r = run(dir, "upgrade head", { timeout = 30, env = {
+      LMIGRATE_URL = "postgres://bob:hunter2x@127.0.0.1:1/appdb" } })
+    assert.equal(1, r.code)
+    assert.matches("***", r.err, 1, true)
+    assert.not_matches("hunter2x", r.err .. r.out, 1, true)
+  end)
+end)
