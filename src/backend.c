@@ -20,9 +20,7 @@ const struct lm_backend *lm_backend_for_url(const struct lm_url *url,
   case LM_URL_SQLITE:
     return &lm_backend_sqlite;
   case LM_URL_POSTGRES:
-    lm_err_set(err, "PostgreSQL support is not built into this lmigrate yet "
-               "(sqlite: URLs only)");
-    return NULL;
+    return &lm_backend_pg;
   }
   lm_err_set(err, "no backend for database URL '%s'",
              url->redacted != NULL ? url->redacted : "?");

@@ -101,6 +101,7 @@ struct lm_backend {
 };
 
 extern const struct lm_backend lm_backend_sqlite;
+extern const struct lm_backend lm_backend_pg;
 extern const struct lm_backend lm_backend_offline;
 
 /* The backend for url (offline when `offline` is set). NULL with err filled

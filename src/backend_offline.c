@@ -30,9 +30,12 @@ static int off_connect(const struct lm_url *url,
     case LM_URL_SQLITE:
       d = &lm_dialect_sqlite;
       break;
+    case LM_URL_POSTGRES:
+      d = &lm_dialect_pg;
+      break;
     default:
-      return lm_err_set(err, "offline (--sql) mode for PostgreSQL is not "
-                        "built into this lmigrate yet (sqlite: URLs only)");
+      return lm_err_set(err, "no SQL dialect for database URL '%s'",
+                        url->redacted ? url->redacted : "?");
   }
   c = calloc(1, sizeof *c);
   if (c == NULL) return lm_err_set(err, "out of memory");

@@ -50,6 +50,7 @@ struct lm_dialect {
 };
 
 extern const struct lm_dialect lm_dialect_sqlite;
+extern const struct lm_dialect lm_dialect_pg;
 
 /* Shared helpers for dialect implementations (dialect_common.c). */
 /* Standard double-quote identifier quoting, per dotted part. */
