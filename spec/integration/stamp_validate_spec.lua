@@ -1,0 +1,227 @@
+-- spec/integration/stamp_validate_spec.lua: stamp sets the version table
+-- without running scripts; validate compares applied checksums with files.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("stamp [" .. backend .. "] #integration #" .. backend, function()
+    local chain = { trev("aaa111", nil), trev("bbb222", "aaa111"), trev("ccc333", "bbb222") }
+
+    it("stamp head writes the version row without running scripts", function()
+      local dir, url = setup(backend, chain)
+      local r = run(dir, "stamp head")
+      assert.equal(0, r.code, r.err)
+      assert.matches("Stamped ccc333", r.out)
+      assert.version_is(url, "ccc333")
+      assert.same({}, ttables(url))
+      assert.same({ "ccc333 up stamped" }, history(url))
+      r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.matches("Nothing to upgrade", r.out)
+    end)
+
+    it("stamp REV then upgrade runs only what is above it", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "stamp bbb222").code)
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.same({ "t_ccc333" }, ttables(url))
+      assert.version_is(url, "ccc333")
+    end)
+
+    it("stamp base empties the version table", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade head").code)
+      local r = run(dir, "stamp base")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, {})
+      -- the schema is left alone
+      assert.equal(3, #ttables(url))
+    end)
+
+    it("stamp of an unknown revision is an error", function()
+      local dir, url = setup(backend, chain)
+      local r = run(dir, "stamp zzz999")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: unknown revision 'zzz999'\n", r.err)
+      assert.version_is(url, {})
+    end)
+
+    it("stamp --purge replaces a version table naming an unknown revision", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade bbb222").code)
+      h.query(url, "UPDATE lmigrate_version SET version_num = 'gone99'")
+      local r = run(dir, "upgrade head")
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: the version table names revision 'gone99'", r.err)
+      assert.matches("stamp --purge", r.err, 1, true)
+      r = run(dir, "stamp bbb222")
+      assert.equal(1, r.code)
+      assert.version_is(url, "gone99")
+      r = run(dir, "stamp --purge bbb222")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222")
+      r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "ccc333")
+    end)
+
+    it("stamp one branch keeps the other branch's row", function()
+      local dir, url = setup(backend, {
+        trev("aaa111", nil), trev("bbb222", "aaa111"), trev("ccc333", nil) })
+      assert.equal(0, run(dir, "stamp ccc333").code)
+      assert.equal(0, run(dir, "stamp bbb222").code)
+      assert.version_is(url, { "bbb222", "ccc333" })
+      assert.equal(0, run(dir, "stamp aaa111").code)
+      assert.version_is(url, { "aaa111", "ccc333" })
+    end)
+
+    it("stamp needs a TARGET", function()
+      local dir = setup(backend, chain)
+      local r = run(dir, "stamp")
+      assert.equal(2, r.code)
+      assert.matches("^lmigrate: error: stamp: missing TARGET", r.err)
+    end)
+  end)
+
+  describe("validate [" .. backend .. "] #integration #" .. backend, function()
+    local chain = { trev("aaa111", nil), trev("bbb222", "aaa111"), trev("ccc333", "bbb222") }
+
+    it("is OK after an upgrade", function()
+      local dir = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade head").code)
+      local r = run(dir, "validate")
+      assert.equal(0, r.code, r.err)
+      assert.equal("", r.err)
+      assert.matches("^OK", r.out)
+    end)
+
+    it("names an applied file that was edited and exits 1", function()
+      local dir = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade bbb222").code)
+      h.write(dir .. "/versions/aaa111_rev.lua", chain[1].text .. "-- edited\n")
+      -- an unapplied file may change freely
+      h.write(dir .. "/versions/ccc333_rev.lua", chain[3].text .. "-- edited\n")
+      local r = run(dir, "validate")
+      assert.equal(1, r.code)
+      local err = lines(r.err)
+      assert.equal(2, #err, r.err)
+      assert.matches("^lmigrate: error: versions/aaa111_rev.lua: revision aaa111 changed after it was applied", err[1])
+      assert.matches("^lmigrate: error: 1 applied revision%(s%) do not match", err[2])
+      assert.not_matches("ccc333", r.err)
+    end)
+
+    it("upgrade warns about an edited applied file but goes on", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade bbb222").code)
+      h.write(dir .. "/versions/bbb222_rev.lua", chain[2].text .. "-- edited\n")
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.matches("^lmigrate: warning: versions/bbb222_rev.lua: revision bbb222 changed after it was applied", r.err)
+      assert.version_is(url, "ccc333")
+    end)
+
+    it("a reverted revision's old checksum does not count", function()
+      local dir = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade head").code)
+      assert.equal(0, run(dir, "downgrade -1").code)
+      h.write(dir .. "/versions/ccc333_rev.lua", chain[3].text .. "-- edited\n")
+      local r = run(dir, "validate")
+      assert.equal(0, r.code, r.err)
+      assert.equal(0, run(dir, "upgrade head").code)
+      assert.equal(0, run(dir, "validate").code)
+    end)
+
+    it("stamped revisions are validated too", function()
+      local dir = setup(backend, chain)
+      assert.equal(0, run(dir, "stamp ccc333").code)
+      h.write(dir .. "/versions/ccc333_rev.lua", chain[3].text .. "-- edited\n")
+      local r = run(dir, "validate")
+      assert.equal(1, r.code)
+      assert.matches("ccc333", r.err)
+    end)
+  end)
+end
