@@ -203,7 +203,7 @@ int cmd_history(int argc, char **argv, struct lm_host *h) {
   struct lm_idset cur, out;
   struct lm_err err;
   unsigned char *current = NULL;
-  int rc = parse(argc, argv, "vJir", &o);
+  int rc = parse(argc, argv, "vJir", &o), i;
   if (rc) return rc;
   if (o.npos) return lm_usage_error("history: unexpected argument '%s'",
                                     o.pos[0]);
@@ -219,7 +219,7 @@ int cmd_history(int argc, char **argv, struct lm_host *h) {
       rc = lm_error("out of memory");
       goto done;
     }
-    lm_graph_applied(h->graph, &cur, current);
+    for (i = 0; i < cur.n; i++) current[cur.v[i]] = 1;   /* heads, as Alembic */
   }
   if (lm_graph_range(h->graph, &cur, o.range ? o.range : ":", &out, &err)) {
     rc = lm_error("%s", err.msg);

@@ -554,7 +554,8 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
                  : lm_runner_read_heads(h, &heads, 0, NULL))
     goto unlock;
   if (!o->offline && lm_runner_check_failure(h, 1)) goto unlock;
-  if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
+  steps.n = 0;
+    if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
     lm_error("%s", err.msg);
     goto unlock;
   }
@@ -581,6 +582,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     /* The whole run holds the lock from here: plan again from what the
     ** version table says now. */
     if (lm_runner_read_heads(h, &heads, 0, NULL)) goto rollback;
+    steps.n = 0;
     if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
       lm_error("%s", err.msg);
       goto rollback;
@@ -598,7 +600,8 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
         goto rollback;
       if (!same_heads(&seen, &heads)) {
         if (tx(&r, r.be->commit)) goto unlock;
-        if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
+        steps.n = 0;
+    if (lm_graph_plan(r.g, &heads, o->target, o->dir, &steps, &err)) {
           lm_error("%s", err.msg);
           goto unlock;
         }
