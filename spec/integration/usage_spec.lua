@@ -1,0 +1,183 @@
+-- spec/integration/usage_spec.lua: command-line usage errors (exit 2) and help.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("usage [" .. backend .. "] #integration #" .. backend, function()
+    it("an unknown command exits 2 with a suggestion", function()
+      local dir = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "upgrad head")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: unknown command 'upgrad' (did you mean 'upgrade'?); " ..
+        "see lmigrate --help\n", r.err)
+      assert.equal("", r.out)
+    end)
+
+    it("a command far from every name gets no suggestion", function()
+      local r = run(h.tmpdir(), "frobnicate")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: unknown command 'frobnicate'; see lmigrate --help\n", r.err)
+    end)
+
+    it("an unknown global option exits 2", function()
+      local dir = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "--bogus heads")
+      assert.equal(2, r.code)
+      assert.matches("^lmigrate: error: unknown option '%-%-bogus'", r.err)
+    end)
+
+    it("an unknown command option exits 2 and changes nothing", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "upgrade head --frob")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: upgrade: unknown option '--frob'; usage: lmigrate " ..
+        "upgrade TARGET [--sql]\n", r.err)
+      assert.same({}, h.tables(url))
+    end)
+
+    it("a missing TARGET exits 2", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "upgrade")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: upgrade: missing TARGET (e.g. `lmigrate upgrade head`)\n", r.err)
+      r = run(dir, "downgrade")
+      assert.equal(2, r.code)
+      assert.matches("lmigrate downgrade %-1", r.err)
+      r = run(dir, "upgrade head base")
+      assert.equal(2, r.code)
+      assert.matches("one TARGET expected", r.err)
+      assert.same({}, h.tables(url))
+    end)
+
+    it("no command prints the usage and exits 2", function()
+      local r = run(h.tmpdir(), "")
+      assert.equal(2, r.code)
+      assert.matches("^usage: lmigrate", r.err)
+    end)
+
+    it("--help and --version exit 0", function()
+      local r = run(h.tmpdir(), "--help")
+      assert.equal(0, r.code)
+      assert.matches("^usage: lmigrate", r.out)
+      for _, c in ipairs({ "upgrade", "downgrade", "current", "history", "stamp", "validate" }) do
+        assert.matches("\n  " .. c .. " ", r.out, 1, true)
+      end
+      r = run(h.tmpdir(), "--version")
+      assert.equal(0, r.code)
+      assert.matches("^lmigrate %d+%.%d+%.%d+\n$", r.out)
+    end)
+
+    it("COMMAND -h works without a config or version directory", function()
+      local empty = h.tmpdir()
+      for _, c in ipairs({ "upgrade", "downgrade", "current", "history", "heads",
+                           "show", "stamp", "validate", "revision", "merge", "init" }) do
+        local r = run(empty, { c, "-h" })
+        assert.equal(0, r.code, c .. ": " .. r.err)
+        assert.matches("^usage: lmigrate " .. c, r.out)
+        assert.equal("", r.err)
+      end
+      -- even with a broken config
+      h.write(empty .. "/lmigrate.lua", "this is not lua")
+      local r = run(empty, "upgrade --help")
+      assert.equal(0, r.code, r.err)
+      assert.matches("^usage: lmigrate upgrade TARGET", r.out)
+    end)
+
+    it("a bad --lock-timeout is a usage error", function()
+      local dir = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "--lock-timeout soon upgrade head")
+      assert.equal(2, r.code)
+      assert.matches("^lmigrate: error: %-%-lock%-timeout expects seconds", r.err)
+    end)
+
+    it("-- ends options so a target may look like one", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      local r = run(dir, "upgrade -- head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "aaa111")
+    end)
+  end)
+end
