@@ -66,6 +66,7 @@ struct sqlscan {
   int nparams;
   size_t want;           /* in: a byte offset into the SQL */
   const char *want_start;/* out: start of the statement holding `want` */
+  const char *want_end;  /* out: its end (its ';' or the NUL) */
 };
 
 static PGconn *pg_of(struct lm_conn *c) {
@@ -127,8 +128,10 @@ static void scan_sql(const char *sql, struct sqlscan *s) {
     if (c == ';') {
       if (stmt != NULL) {
         s->nstmts++;
-        if (s->want_start == NULL && (size_t)(p - start) >= s->want)
+        if (s->want_start == NULL && (size_t)(p - start) >= s->want) {
           s->want_start = (const char *)stmt;
+          s->want_end = (const char *)p;
+        }
       }
       stmt = NULL;
       p++;
@@ -187,7 +190,10 @@ static void scan_sql(const char *sql, struct sqlscan *s) {
   }
   if (stmt != NULL) {
     s->nstmts++;
-    if (s->want_start == NULL) s->want_start = (const char *)stmt;
+    if (s->want_start == NULL) {
+      s->want_start = (const char *)stmt;
+      s->want_end = (const char *)p;
+    }
   }
 }
 
@@ -210,14 +216,13 @@ static void squash(char *out, size_t n, const char *msg) {
   out[k] = '\0';
 }
 
-/* The start of sql (from p), whitespace collapsed, cut at its end or after
-** SNIPPET_MAX bytes, into snip (SNIPPET_MAX + 4 bytes). */
-static void snippet(char *snip, const char *p) {
+/* The statement from p to end (NULL: to the NUL), whitespace collapsed and
+** cut after SNIPPET_MAX bytes, into snip (SNIPPET_MAX + 4 bytes). */
+static void snippet(char *snip, const char *p, const char *end) {
   size_t n = 0;
   int space = 0;
-  const char *end;
-  while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-  end = p + strlen(p);
+  if (end == NULL) end = p + strlen(p);
+  while (p < end && isspace((unsigned char)*p)) p++;
   while (end > p && (isspace((unsigned char)end[-1]) || end[-1] == ';'))
     end--;
   for (; p < end && n < SNIPPET_MAX; p++) {
@@ -281,7 +286,8 @@ static int pg_error(struct lm_conn *c, const PGresult *res, const char *sql,
     memset(&sc, 0, sizeof sc);
     sc.want = pos ? char_offset(sql, atol(pos)) : 0;
     scan_sql(sql, &sc);
-    snippet(snip, sc.want_start ? sc.want_start : sql);
+    if (sc.want_start != NULL) snippet(snip, sc.want_start, sc.want_end);
+    else snippet(snip, sql, NULL);
   }
   if (err != NULL) {
     err->code = 1;
