@@ -1,0 +1,132 @@
+-- spec/integration/concurrency_spec.lua: two runners on one database at
+-- once: the second waits for the lock, then does nothing twice.
+
+local h = require "helpers"
+
+-- Lua source for a string, a list of strings, or nil.
+local function lit(v)
+  if v == nil then return "nil" end
+  if type(v) == "table" then
+    local t = {}
+    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
+    return "{ " .. table.concat(t, ", ") .. " }"
+  end
+  return ("%q"):format(v)
+end
+
+-- A revision file { file=, text= } for h.project. r.id, r.down (string,
+-- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
+-- statements using op; r.dn = false leaves downgrade out). Line numbers:
+-- upgrade is on line 5 (6 with r.fields).
+local function rev(r)
+  local lines = {
+    "return {",
+    "  revision = " .. lit(r.id) .. ",",
+    "  down_revision = " .. lit(r.down) .. ",",
+    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
+  }
+  if r.fields then lines[#lines + 1] = r.fields end
+  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
+  if r.dn ~= false then
+    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
+  end
+  lines[#lines + 1] = "}"
+  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
+           text = table.concat(lines, "\n") .. "\n" }
+end
+
+-- A revision that creates table t_<id> and drops it on downgrade.
+local function trev(id, down, extra)
+  local r = { id = id, down = down,
+    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
+    dn = ('op.drop_table("t_%s")'):format(id) }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return rev(r)
+end
+
+-- A fresh project (lmigrate.lua + versions/) on a fresh database.
+local function setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
+  return dir, url
+end
+
+local function run(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- The t_* tables of db, sorted (what the trev revisions created).
+local function ttables(url)
+  local t = {}
+  for _, name in ipairs(h.tables(url)) do
+    if name:match("^t_") then t[#t + 1] = name end
+  end
+  return t
+end
+
+-- history rows as "revision direction outcome" strings, oldest first.
+local function history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
+-- Lines of s as a list (no trailing empty line).
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+-- Busy-wait `secs` seconds inside a revision (holds the runner's lock).
+local function slow(secs)
+  return ("local t0 = os.time() while os.time() - t0 < %d do end "):format(secs)
+end
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("concurrent runners [" .. backend .. "] #integration #" .. backend, function()
+    -- Start two `upgrade head` runners, the second `delay` seconds after
+    -- the first; returns their outputs and exit codes.
+    local function race(dir, delay)
+      local cmd = ("cd %s && env -u LMIGRATE_URL -u DATABASE_URL sh -c '" ..
+        "%s --lock-timeout 30 upgrade head >o1 2>e1 & sleep %s; " ..
+        "%s --lock-timeout 30 upgrade head >o2 2>e2 & " ..
+        "wait %%1; echo $? >c1; wait %%2; echo $? >c2'"):format(
+        h.quote(dir), h.bin(), delay, h.bin())
+      os.execute(cmd)
+      local all = h.read(dir .. "/o1") .. h.read(dir .. "/e1") ..
+                  h.read(dir .. "/o2") .. h.read(dir .. "/e2")
+      return h.read(dir .. "/c1"):gsub("%s", ""), h.read(dir .. "/c2"):gsub("%s", ""), all
+    end
+
+    local function revs()
+      return {
+        trev("aaa111", nil, { up = slow(2) .. 'op.create_table("t_aaa111", {"id", "integer"})' }),
+        trev("bbb222", "aaa111", { up = slow(1) .. 'op.create_table("t_bbb222", {"id", "integer"})' }),
+        trev("ccc333", "bbb222"),
+      }
+    end
+
+    for _, delay in ipairs({ "0", "0.5" }) do
+      it("two `upgrade head`, the second " .. delay .. "s later, apply each revision once", function()
+        local dir, url = setup(backend, revs())
+        local c1, c2, all = race(dir, delay)
+        assert.equal("0", c1, all)
+        assert.equal("0", c2, all)
+        assert.version_is(url, "ccc333")
+        assert.same({ "aaa111 up applied", "bbb222 up applied", "ccc333 up applied" },
+          history(url))
+        local _, nrun = all:gsub("Running upgrade", "")
+        assert.equal(3, nrun, all)
+      end)
+    end
+  end)
+end
