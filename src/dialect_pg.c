@@ -247,8 +247,8 @@ static int pg_rename_table(struct lm_sqlbuf *sb, const char *from,
                            const char *to, struct lm_err *err) {
   size_t fs = schema_len(from), ts = schema_len(to);
   if (ts > 0 && (fs != ts || strncmp(from, to, ts) != 0))
-    return lm_err_set(err, "rename_table cannot move a table to another "
-                      "schema; give the new name without a schema (\"%s\") "
+    return lm_err_set(err, "cannot move a table to another schema;"
+                      " give the new name without a schema (\"%s\") "
                       "and use op.execute(\"ALTER TABLE ... SET SCHEMA ...\") "
                       "to move it", to + ts + 1);
   lm_sb_add(sb, "ALTER TABLE ");
@@ -282,9 +282,9 @@ static int pg_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
   if (ix->ncols < 1)
     return lm_err_set(err, "an index needs at least one column");
   if (ns > 0 && (ns != ts || strncmp(ix->name, ix->table, ns) != 0))
-    return lm_err_set(err, "index \"%s\": PostgreSQL creates an index in its "
-                      "table's schema; give the index name without a schema "
-                      "(\"%s\")", ix->name, ix->name + ns + 1);
+    return lm_err_set(err, "PostgreSQL creates an index in its table's schema; "
+                      "give the index name without a schema (\"%s\")",
+                      ix->name + ns + 1);
   lm_sb_add(sb, ix->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
   if (ix->concurrently) lm_sb_add(sb, "CONCURRENTLY ");
   if (ix->if_not_exists) lm_sb_add(sb, "IF NOT EXISTS ");
