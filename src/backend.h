@@ -95,6 +95,16 @@ struct lm_backend {
   int (*unlock)(struct lm_conn *c, const char *key, struct lm_err *err);
   /* Interrupt a running statement; safe to call from a Lua hook. */
   void (*cancel)(struct lm_conn *c);
+  /* Optional (NULL where the database has no such settings, e.g. SQLite):
+  ** per-revision safety limits in ms, 0 = no limit: how long a statement
+  ** may wait for a lock, and how long it may run. local = 1 applies them to
+  ** the open transaction only (SET LOCAL); local = 0 to the session until
+  ** set again (non-transactional revisions). */
+  int (*set_limits)(struct lm_conn *c, int lock_timeout_ms,
+                    int statement_timeout_ms, int local, struct lm_err *err);
+  /* SQLSTATE a statement fails with when its lock wait timed out (a step
+  ** the runner may retry), or NULL when the backend reports none. */
+  const char *lock_timeout_sqlstate;
   /* *exists = 1 when table (in schema, NULL = default) exists. */
   int (*table_exists)(struct lm_conn *c, const char *schema, const char *table,
                       int *exists, struct lm_err *err);

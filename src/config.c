@@ -20,7 +20,8 @@
 static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
-  "lock_timeout", "revision_template", NULL
+  "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
+  "revision_template", NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -54,6 +55,23 @@ static int add_location(struct lm_config *c, const char *dir) {
   if (p == NULL) return lm_error("out of memory");
   c->locations = p;
   c->locations[c->nlocations++] = xstrdup(dir);
+  return 0;
+}
+
+/* A number of seconds (>= 0, may be fractional) into *ms; absent keys
+** leave *ms unchanged. 0 ok, 1 after printing an error. */
+static int get_seconds(lua_State *L, const char *path, const char *key,
+                       int *ms) {
+  int t = lua_getfield(L, -1, key);
+  if (t == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 &&
+      lua_tonumber(L, -1) <= 86400) {
+    *ms = (int)(lua_tonumber(L, -1) * 1000);
+  } else if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must be a number of seconds from 0 to 86400",
+                    path, key);
+  }
+  lua_pop(L, 1);
   return 0;
 }
 
@@ -143,12 +161,18 @@ static int read_table(struct lm_host *h) {
                     c->path);
   }
   lua_pop(L, 1);
-  t = lua_getfield(L, -1, "lock_timeout");
-  if (t == LUA_TNUMBER && lua_tonumber(L, -1) >= 0)
-    c->lock_timeout_ms = (int)(lua_tonumber(L, -1) * 1000);
+  if (get_seconds(L, c->path, "lock_timeout", &c->lock_timeout_ms) ||
+      get_seconds(L, c->path, "ddl_lock_timeout", &c->ddl_lock_timeout_ms) ||
+      get_seconds(L, c->path, "statement_timeout",
+                  &c->statement_timeout_ms))
+    return 1;
+  t = lua_getfield(L, -1, "lock_retries");
+  if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+      lua_tointeger(L, -1) <= 100)
+    c->lock_retries = (int)lua_tointeger(L, -1);
   else if (t != LUA_TNIL) {
     lua_pop(L, 1);
-    return lm_error("%s: 'lock_timeout' must be a number of seconds >= 0",
+    return lm_error("%s: 'lock_retries' must be an integer from 0 to 100",
                     c->path);
   }
   lua_pop(L, 1);
@@ -188,6 +212,9 @@ int lm_host_load_config(struct lm_host *h) {
   int rc = 0;
   c->transaction_per_migration = 1;
   c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
+  c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
+  c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;
+  c->lock_retries = LM_DEFAULT_LOCK_RETRIES;
   if (h->config_opt) {
     if (access(h->config_opt, R_OK) != 0)
       return lm_error("config file '%s' not found (-c)", h->config_opt);
@@ -209,6 +236,10 @@ int lm_host_load_config(struct lm_host *h) {
   strcpy(c->history_table, c->version_table);
   strcat(c->history_table, "_history");
   if (h->lock_timeout_opt >= 0) c->lock_timeout_ms = h->lock_timeout_opt;
+  if (h->ddl_lock_timeout_opt >= 0)
+    c->ddl_lock_timeout_ms = h->ddl_lock_timeout_opt;
+  if (h->statement_timeout_opt >= 0)
+    c->statement_timeout_ms = h->statement_timeout_opt;
   if (h->url_opt) env = h->url_opt;
   else if ((env = getenv("LMIGRATE_URL")) && *env) ;
   else if ((env = getenv("DATABASE_URL")) && *env) ;

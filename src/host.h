@@ -21,7 +21,14 @@ struct lm_config {
   char *version_table_schema; /* owned; NULL = default schema */
   char *history_table;        /* owned; version_table .. "_history" */
   int transaction_per_migration;  /* default 1 */
-  int lock_timeout_ms;        /* default 60000; --lock-timeout */
+  int lock_timeout_ms;        /* wait for another runner; default 60000;
+                              ** --lock-timeout / lock_timeout */
+  int ddl_lock_timeout_ms;    /* per revision statement lock wait; default
+                              ** 5000; --ddl-lock-timeout / ddl_lock_timeout */
+  int statement_timeout_ms;   /* per revision statement run time; default 0
+                              ** (none); --statement-timeout */
+  int lock_retries;           /* retries of a step after a lock timeout;
+                              ** default 3; lock_retries */
   char *revision_template;    /* owned; project template path or NULL */
 };
 
@@ -32,6 +39,8 @@ struct lm_host {
   const char *config_opt;     /* borrowed from argv: -c FILE */
   const char *url_opt;        /* borrowed from argv: -u URL */
   int lock_timeout_opt;       /* --lock-timeout in ms, -1 when not given */
+  int ddl_lock_timeout_opt;   /* --ddl-lock-timeout in ms, or -1 */
+  int statement_timeout_opt;  /* --statement-timeout in ms, or -1 */
   int xref;                   /* registry ref to the -x table */
   struct lm_config cfg;
   struct lm_graph *graph;     /* owned; NULL until lm_host_load_scripts */

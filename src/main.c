@@ -60,7 +60,8 @@ static void usage(FILE *f) {
   int i;
   fprintf(f,
           "usage: lmigrate [-c FILE] [-u URL] [-x KEY=VALUE]... [-q|-v]\n"
-          "                [--lock-timeout SECONDS] COMMAND [ARGS]\n\n"
+          "                [--lock-timeout S] [--ddl-lock-timeout S]\n"
+          "                [--statement-timeout S] COMMAND [ARGS]\n\n"
           "Database schema migrations with Lua revision scripts.\n\n"
           "options:\n"
           "  -c, --config FILE        config file (default ./lmigrate.lua)\n"
@@ -70,6 +71,13 @@ static void usage(FILE *f) {
           "  -q, --quiet              print errors only\n"
           "  -v, --verbose            more detail; tracebacks on errors\n"
           "      --lock-timeout SECS  how long to wait for another runner\n"
+          "                           (default 60)\n"
+          "      --ddl-lock-timeout SECS  PostgreSQL: how long one statement\n"
+          "                           of a revision may wait for a table\n"
+          "                           lock before the step is retried\n"
+          "                           (default 5)\n"
+          "      --statement-timeout SECS  PostgreSQL: longest a statement\n"
+          "                           may run (default 0: no limit)\n"
           "  -h, --help               this help; COMMAND -h for a command\n"
           "  -V, --version            print the version\n\ncommands:\n");
   for (i = 0; i < NCOMMANDS; i++)
@@ -109,6 +117,17 @@ static int wants_help(int argc, char **argv) {
   return 0;
 }
 
+/* "--opt SECONDS" into *ms; 0 ok, else prints a usage error. */
+static int parse_seconds(const char *opt, const char *arg, int *ms) {
+  char *end;
+  double s = strtod(arg, &end);
+  if (*arg == '\0' || *end != '\0' || s < 0 || s > 86400)
+    return lm_usage_error("%s expects seconds (0 to 86400), got '%s'", opt,
+                          arg);
+  *ms = (int)(s * 1000);
+  return 0;
+}
+
 /* Parse the global options into h; returns -1 to go on, else an exit
 ** status. *cmd_at gets the index of the command word. */
 static int parse_globals(int argc, char **argv, struct lm_host *h,
@@ -119,6 +138,8 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"lock-timeout", required_argument, NULL, 'L'},
+    {"ddl-lock-timeout", required_argument, NULL, 'D'},
+    {"statement-timeout", required_argument, NULL, 'S'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}
@@ -134,15 +155,20 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
         break;
       case 'q': h->verbosity = -1; break;
       case 'v': h->verbosity = 1; break;
-      case 'L': {
-        char *end;
-        double s = strtod(optarg, &end);
-        if (*optarg == '\0' || *end != '\0' || s < 0 || s > 86400)
-          return lm_usage_error("--lock-timeout expects seconds (0 to "
-                                "86400), got '%s'", optarg);
-        h->lock_timeout_opt = (int)(s * 1000);
+      case 'L':
+        if (parse_seconds("--lock-timeout", optarg, &h->lock_timeout_opt))
+          return 2;
         break;
-      }
+      case 'D':
+        if (parse_seconds("--ddl-lock-timeout", optarg,
+                          &h->ddl_lock_timeout_opt))
+          return 2;
+        break;
+      case 'S':
+        if (parse_seconds("--statement-timeout", optarg,
+                          &h->statement_timeout_opt))
+          return 2;
+        break;
       case 'h': usage(stdout); return 0;
       case 'V': printf("lmigrate %s\n", LM_VERSION); return 0;
       default:

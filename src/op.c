@@ -109,7 +109,10 @@ static void run_ddl(lua_State *L, struct lm_opctx *ctx, const char *what,
   lm_err_clear(err);
   rc = c->be->exec(c, lm_sb_str(sb), 0, NULL, NULL, err);
   lm_sb_free(sb);
-  if (rc) raise(L, what, object, err->msg);
+  if (rc) {
+    memcpy(ctx->sqlstate, err->sqlstate, sizeof ctx->sqlstate);
+    raise(L, what, object, err->msg);
+  }
 }
 
 /* ---------- argument checking ---------- */
@@ -461,8 +464,10 @@ static int op_execute(lua_State *L) {
   int n;
   lm_value_checkparams(L, 2, 2, &params, &n);
   lm_err_clear(&err);
-  if (ctx->conn->be->exec(ctx->conn, sql, n, params, &changes, &err))
+  if (ctx->conn->be->exec(ctx->conn, sql, n, params, &changes, &err)) {
+    memcpy(ctx->sqlstate, err.sqlstate, sizeof ctx->sqlstate);
     return raise(L, "execute", NULL, err.msg);
+  }
   lua_pushinteger(L, (lua_Integer)changes);
   return 1;
 }

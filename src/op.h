@@ -16,6 +16,9 @@ struct lm_opctx {
                           ** of its revision" */
   int transactional;      /* the running revision runs inside a transaction */
   const char *phase;      /* "upgrade", "downgrade", "data"; borrowed */
+  char sqlstate[6];       /* out: SQLSTATE of the last database error an
+                          ** op raised ("" if none), so the runner can
+                          ** retry a lock timeout */
 };
 
 /* Push a new op table bound to ctx (borrowed; must outlive every call

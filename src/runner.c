@@ -17,6 +17,7 @@
 
 #include "dialect.h"
 #include "host.h"
+#include "interrupt.h"
 #include "log.h"
 #include "op.h"
 #include "runner.h"
@@ -317,15 +318,19 @@ static void announce(struct run *r, enum lm_direction dir, int idx,
 
 /* Call revision idx's upgrade/downgrade with a fresh op. On failure prints
 ** the script's error and returns 1. */
+/* *lock_timeout is set when the failure was a lock wait that timed out;
+** such an error is not printed when `retry` says the step will be retried. */
 static int call_revision(struct run *r, int idx, enum lm_direction dir,
-                         int in_tx) {
+                         int in_tx, int retry, int *lock_timeout) {
   lua_State *L = r->h->L;
   const char *fname = dir == LM_UP ? "upgrade" : "downgrade";
   struct lm_opctx ctx;
   int rc;
+  memset(&ctx, 0, sizeof ctx);
   ctx.conn = r->c;
   ctx.transactional = in_tx;
   ctx.phase = fname;
+  *lock_timeout = 0;
   if (lm_sandbox_push_field(r->h, idx, fname) != LUA_TFUNCTION) {
     lua_pop(L, 1);
     return lm_error("%s: revision %s has no %s function",
@@ -338,11 +343,40 @@ static int call_revision(struct run *r, int idx, enum lm_direction dir,
   rc = lm_host_pcall(r->h, 1, 0);
   lm_op_release(L, &ctx);
   if (rc) {
-    lm_error("%s", lua_tostring(L, -1));
+    *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
+                    strcmp(ctx.sqlstate, r->be->lock_timeout_sqlstate) == 0;
+    if (*lock_timeout && retry)
+      lm_warn("%s", lua_tostring(L, -1));
+    else
+      lm_error("%s", lua_tostring(L, -1));
     lua_pop(L, 1);
     return 1;
   }
   return 0;
+}
+
+/* Apply the configured per-revision limits (PostgreSQL lock_timeout and
+** statement_timeout) to the open transaction (local) or the session. */
+static int set_limits(struct run *r, int local, int on) {
+  const struct lm_config *cfg = &r->h->cfg;
+  struct lm_err err;
+  if (r->be->set_limits == NULL) return 0;
+  lm_err_clear(&err);
+  if (r->be->set_limits(r->c, on ? cfg->ddl_lock_timeout_ms : 0,
+                        on ? cfg->statement_timeout_ms : 0, local, &err))
+    return lm_error("%s", err.msg);
+  return 0;
+}
+
+/* Sleep before retry `attempt` (1, 2, ...): 0.5 s doubling, capped at 8 s;
+** returns early on Ctrl-C. */
+static void backoff(int attempt) {
+  long ms = 500L << (attempt > 5 ? 4 : attempt - 1);
+  struct timespec ts;
+  if (ms > 8000) ms = 8000;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  if (!lm_interrupted) nanosleep(&ts, NULL);
 }
 
 /* After a failed step: roll back and record the failure on its own. */
@@ -384,13 +418,34 @@ static int run_step(struct run *r, int idx, enum lm_direction dir,
   int own_tx = !r->single_tx && rev->transactional;
   int in_tx = r->single_tx || rev->transactional;
   double t0 = now_ms();
-  int rc = 1;
+  int rc = 1, attempt = 0;
   lm_idset_init(&next);
   if (r->offline) announce(r, dir, idx, 0);
-  if (call_revision(r, idx, dir, in_tx)) {
-    record_failure(r, idx, dir, now_ms() - t0, in_tx);
-    goto done;
+  for (;;) {
+    int retry = own_tx && attempt < r->h->cfg.lock_retries, timed_out = 0;
+    if (set_limits(r, in_tx, 1)) {
+      record_failure(r, idx, dir, now_ms() - t0, in_tx);
+      goto done;
+    }
+    rc = call_revision(r, idx, dir, in_tx, retry, &timed_out);
+    if (!in_tx && set_limits(r, 0, 0)) rc = 1;
+    if (rc == 0) break;
+    rc = 1;
+    if (!(timed_out && retry) || lm_interrupted) {
+      record_failure(r, idx, dir, now_ms() - t0, in_tx);
+      goto done;
+    }
+    /* A lock wait timed out: another session holds a lock the revision
+    ** needs. Give the application its lock back, wait, try again. */
+    attempt++;
+    lm_warn("revision %s: lock wait timed out after %d ms; rolled back, "
+            "retry %d of %d", rev->id, r->h->cfg.ddl_lock_timeout_ms,
+            attempt, r->h->cfg.lock_retries);
+    if (tx(r, r->be->rollback)) goto done;
+    backoff(attempt);
+    if (tx(r, r->be->begin)) goto done;
   }
+  rc = 1;
   if (copy_heads(&next, heads) || lm_graph_step_heads(r->g, &next, idx, dir)) {
     lm_error("out of memory");
     goto done;
@@ -782,7 +837,7 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
   lm_graph_applied(r.g, &want, anc);
   for (i = 0; i < want.n; i++)
     if (lm_idset_push(&next, want.v[i])) goto rollback;
-  for (i = 0; !purge && i < heads.n; i++) {
+  for (i = 0; !purge && want.n > 0 && i < heads.n; i++) {
     int related = anc[heads.v[i]];
     one.n = 0;
     lm_idset_push(&one, heads.v[i]);
