@@ -827,6 +827,21 @@ static void pg_cancel(struct lm_conn *conn) {
   if (c != NULL && c->cancel != NULL) PQcancel(c->cancel, buf, sizeof buf);
 }
 
+/* set_limits: lock_timeout and statement_timeout in ms (0 = none), with
+** SET LOCAL (this transaction only) or SET (the session). */
+static int pg_set_limits(struct lm_conn *c, int lock_timeout_ms,
+                         int statement_timeout_ms, int local,
+                         struct lm_err *err) {
+  char sql[128];
+  const char *scope = local ? "LOCAL " : "";
+  if (lock_timeout_ms < 0) lock_timeout_ms = 0;
+  if (statement_timeout_ms < 0) statement_timeout_ms = 0;
+  snprintf(sql, sizeof sql, "SET %slock_timeout = %d; "
+           "SET %sstatement_timeout = %d", scope, lock_timeout_ms, scope,
+           statement_timeout_ms);
+  return simple(c, sql, NULL, err);
+}
+
 /* table_exists: in schema, or in current_schema() (where unqualified
 ** CREATE TABLE puts tables) when schema is NULL. */
 static int pg_table_exists(struct lm_conn *c, const char *schema,
@@ -877,5 +892,7 @@ const struct lm_backend lm_backend_pg = {
   .lock = pg_lock,
   .unlock = pg_unlock,
   .cancel = pg_cancel,
+  .set_limits = pg_set_limits,
+  .lock_timeout_sqlstate = "55P03",
   .table_exists = pg_table_exists,
 };
