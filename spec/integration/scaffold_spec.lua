@@ -1,225 +1,164 @@
--- spec/integration/scaffold_spec.lua: init, revision and merge write files
--- that load and run.
+-- spec/integration/scaffold_spec.lua: `lmigrate init`, `revision` and
+-- `merge`: the files they write, the refusals, exit statuses, and that the
+-- generated revisions load and run.
 
 local h = require "helpers"
 
--- Lua source for a string, a list of strings, or nil.
-local function lit(v)
-  if v == nil then return "nil" end
-  if type(v) == "table" then
-    local t = {}
-    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
-    return "{ " .. table.concat(t, ", ") .. " }"
-  end
-  return ("%q"):format(v)
-end
-
--- A revision file { file=, text= } for h.project. r.id, r.down (string,
--- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
--- statements using op; r.dn = false leaves downgrade out). Line numbers:
--- upgrade is on line 5 (6 with r.fields).
-local function rev(r)
-  local lines = {
-    "return {",
-    "  revision = " .. lit(r.id) .. ",",
-    "  down_revision = " .. lit(r.down) .. ",",
-    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
-  }
-  if r.fields then lines[#lines + 1] = r.fields end
-  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
-  if r.dn ~= false then
-    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
-  end
-  lines[#lines + 1] = "}"
-  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
-           text = table.concat(lines, "\n") .. "\n" }
-end
-
--- A revision that creates table t_<id> and drops it on downgrade.
-local function trev(id, down, extra)
-  local r = { id = id, down = down,
-    up = ('op.create_table("t_%s", {"id", "integer", primary_key = true})'):format(id),
-    dn = ('op.drop_table("t_%s")'):format(id) }
-  for k, v in pairs(extra or {}) do r[k] = v end
-  return rev(r)
-end
-
--- A fresh project (lmigrate.lua + versions/) on a fresh database.
-local function setup(backend, revs, opts)
-  opts = opts or {}
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config = opts.config or
-    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
-  return dir, url
-end
-
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
-
--- The t_* tables of db, sorted (what the trev revisions created).
-local function ttables(url)
+local function ls(dir)
+  local p = io.popen("ls " .. h.quote(dir) .. " 2>/dev/null")
   local t = {}
-  for _, name in ipairs(h.tables(url)) do
-    if name:match("^t_") then t[#t + 1] = name end
-  end
-  return t
-end
-
--- history rows as "revision direction outcome" strings, oldest first.
-local function history(url)
-  local t = {}
-  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
-      "FROM lmigrate_version_history ORDER BY id")) do
-    t[#t + 1] = table.concat(r, " ")
-  end
-  return t
-end
-
--- Lines of s as a list (no trailing empty line).
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
-  return t
-end
-
--- The revision files in dir/versions, sorted.
-local function files(dir)
-  local t = {}
-  local p = io.popen("ls -1 " .. h.quote(dir .. "/versions"))
   for l in p:lines() do t[#t + 1] = l end
   p:close()
-  table.sort(t)
   return t
 end
 
-for _, backend in ipairs(h.each_backend()) do
-  describe("scaffold [" .. backend .. "] #integration #" .. backend, function()
-    -- init, then point the config at this backend's database.
-    local function init_project()
-      local dir = h.tmpdir()
-      local url = h.db_url(backend, dir)
-      local r = run(dir, "init")
-      assert.equal(0, r.code, r.err)
-      return dir, url
-    end
-
-    it("init creates lmigrate.lua and versions/, and refuses to overwrite", function()
-      local dir = h.tmpdir()
-      local r = run(dir, "init")
-      assert.equal(0, r.code, r.err)
-      assert.is_true(h.exists(dir .. "/lmigrate.lua"))
-      assert.equal(0, os.execute("test -d " .. h.quote(dir .. "/versions")) and 0 or 1)
-      local before = h.read(dir .. "/lmigrate.lua")
-      -- the generated config loads
-      r = run(dir, "heads")
-      assert.equal(0, r.code, r.err)
-      h.write(dir .. "/lmigrate.lua", "-- mine\n" .. before)
-      r = run(dir, "init")
-      assert.equal(1, r.code)
-      assert.matches("^lmigrate: error: .*lmigrate.lua already exists", r.err)
-      assert.equal("-- mine\n" .. before, h.read(dir .. "/lmigrate.lua"))
-    end)
-
-    it("init DIR scaffolds into another directory", function()
-      local dir = h.tmpdir()
-      local r = run(dir, "init proj")
-      assert.equal(0, r.code, r.err)
-      assert.is_true(h.exists(dir .. "/proj/lmigrate.lua"))
-    end)
-
-    it("revision -m writes <12hex>_<slug>.lua that loads and upgrades", function()
-      local dir, url = init_project()
-      local r = run(dir, { "revision", "-m", "create users" })
-      assert.equal(0, r.code, r.err)
-      local f = files(dir)
-      assert.equal(1, #f)
-      local id = f[1]:match("^(%x+)_create_users%.lua$")
-      assert.truthy(id, f[1])
-      assert.equal(12, #id)
-      assert.equal(id:lower(), id)
-      local text = h.read(dir .. "/versions/" .. f[1])
-      assert.matches('revision%s*=%s*"' .. id .. '"', text)
-      assert.matches('message%s*=%s*"create users"', text)
-      -- fill in the upgrade and run it
-      text = text:gsub("upgrade = function%(op%)\n",
-        'upgrade = function(op)\n    op.create_table("users", {"id", "integer", primary_key = true})\n', 1)
-      h.write(dir .. "/versions/" .. f[1], text)
-      r = run(dir, { "--url", url, "upgrade", "head" })
-      assert.equal(0, r.code, r.err)
-      assert.has_table(url, "users")
-      assert.version_is(url, id)
-      -- the next revision chains onto it
-      r = run(dir, { "revision", "-m", "Add e-mail!" })
-      assert.equal(0, r.code, r.err)
-      f = files(dir)
-      assert.equal(2, #f)
-      r = run(dir, "heads --json")
-      assert.matches('"down_revision":%["' .. id .. '"%]', r.out)
-      r = run(dir, { "--url", url, "upgrade", "head" })
-      assert.equal(0, r.code, r.err)
-    end)
-
-    it("--rev-id sets the id; an invalid one is refused", function()
-      local dir = init_project()
-      local r = run(dir, { "revision", "-m", "first", "--rev-id", "v001" })
-      assert.equal(0, r.code, r.err)
-      assert.same({ "v001_first.lua" }, files(dir))
-      r = run(dir, { "revision", "-m", "dup", "--rev-id", "v001" })
-      assert.equal(1, r.code)
-      assert.matches("v001", r.err)
-      r = run(dir, { "revision", "-m", "bad", "--rev-id", "no-dash" })
-      assert.is_true(r.code == 1 or r.code == 2, r.err)
-      assert.matches("^lmigrate: error: ", r.err)
-      assert.same({ "v001_first.lua" }, files(dir))
-    end)
-
-    it("--head base with --branch-label starts a new branch", function()
-      local dir, url = init_project()
-      assert.equal(0, run(dir, { "revision", "-m", "main", "--rev-id", "m1" }).code)
-      local r = run(dir, { "revision", "-m", "feature", "--rev-id", "f1",
-                           "--head", "base", "--branch-label", "feat" })
-      assert.equal(0, r.code, r.err)
-      r = run(dir, "heads")
-      local out = lines(r.out)
-      table.sort(out)
-      assert.same({ "<base> -> f1 (feat) (head), feature", "<base> -> m1 (head), main" }, out)
-      -- several heads without --head is an error
-      r = run(dir, { "revision", "-m", "which" })
-      assert.equal(1, r.code)
-      assert.matches("^lmigrate: error: the revision graph has 2 heads", r.err)
-      assert.matches("--head", r.err, 1, true)
-      -- with --head on the label it works
-      r = run(dir, { "revision", "-m", "more", "--rev-id", "f2", "--head", "feat@head" })
-      assert.equal(0, r.code, r.err)
-      r = run(dir, { "--url", url, "upgrade", "feat@head" })
-      assert.equal(0, r.code, r.err)
-      assert.version_is(url, "f2")
-    end)
-
-    it("merge -m x heads joins the heads", function()
-      local dir, url = init_project()
-      assert.equal(0, run(dir, { "revision", "-m", "a", "--rev-id", "a1" }).code)
-      assert.equal(0, run(dir, { "revision", "-m", "b", "--rev-id", "b1", "--head", "base" }).code)
-      local r = run(dir, { "merge", "-m", "join them", "heads" })
-      assert.equal(0, r.code, r.err)
-      r = run(dir, "heads --json")
-      assert.matches('"down_revision":%["a1","b1"%]', r.out)
-      assert.matches('"message":"join them"', r.out)
-      r = run(dir, { "--url", url, "upgrade", "head" })
-      assert.equal(0, r.code, r.err)
-      assert.equal(1, #h.versions(url))
-    end)
-
-    it("revision without -m is a usage error", function()
-      local dir = init_project()
-      local r = run(dir, "revision")
-      assert.equal(2, r.code)
-      assert.matches("lmigrate: error: revision: %-m MSG is required\n$", r.err)
-      assert.same({}, files(dir))
-    end)
-  end)
+-- The single file in dir/versions whose name contains pat.
+local function find_rev(dir, pat)
+  for _, f in ipairs(ls(dir .. "/versions")) do
+    if f:find(pat, 1, true) then return dir .. "/versions/" .. f, f end
+  end
 end
+
+local function load_rev(path)
+  return assert(loadfile(path, "t", {}))()
+end
+
+describe("init #integration", function()
+  it("writes lmigrate.lua and versions/ and refuses to overwrite", function()
+    local d = h.tmpdir()
+    local r = h.run({ "init" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    assert.matches("Generating lmigrate.lua ... done", r.out, 1, true)
+    assert.truthy(h.exists(d .. "/lmigrate.lua"))
+    assert.truthy(h.exists(d .. "/versions"))
+    local cfg = assert(loadfile(d .. "/lmigrate.lua"))({})
+    assert.equal("versions", cfg.script_location)
+
+    h.write(d .. "/lmigrate.lua", "-- mine\n")
+    r = h.run({ "init" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("lmigrate.lua already exists in .; remove it or choose "
+                   .. "another directory", r.err, 1, true)
+    assert.equal("-- mine\n", h.read(d .. "/lmigrate.lua"))
+  end)
+
+  it("creates DIR and uses --template", function()
+    local d = h.tmpdir()
+    local r = h.run({ "init", "app/db", "--template", "postgresql" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    local text = h.read(d .. "/app/db/lmigrate.lua")
+    assert.matches("postgresql://", text, 1, true)
+    assert.truthy(h.exists(d .. "/app/db/versions"))
+  end)
+
+  it("lists the templates for an unknown one (exit 2)", function()
+    local d = h.tmpdir()
+    local r = h.run({ "init", "--template", "nope" }, { cwd = d })
+    assert.equal(2, r.code)
+    assert.matches("unknown template 'nope'; available templates: generic, "
+                   .. "postgresql", r.err, 1, true)
+    assert.falsy(h.exists(d .. "/lmigrate.lua"))
+  end)
+end)
+
+describe("revision #integration", function()
+  local d
+  before_each(function()
+    d = h.tmpdir()
+    h.project(d)
+  end)
+
+  it("writes a loadable revision chained to the head", function()
+    local r = h.run({ "revision", "-m", "Create users table!" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    local path, file = find_rev(d, "_create_users_table.lua")
+    assert.truthy(path, "no file")
+    assert.matches("^%x%x%x%x%x%x%x%x%x%x%x%x_create_users_table%.lua$", file)
+    assert.matches("Generating versions/" .. file .. " ... done", r.out, 1, true)
+    local t = load_rev(path)
+    assert.equal(file:sub(1, 12), t.revision)
+    assert.is_nil(t.down_revision)
+    assert.equal("Create users table!", t.message)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", t.create_date)
+    assert.matches("^%-%- Create users table!\n", h.read(path))
+
+    r = h.run({ "revision", "-m", "second", "--rev-id", "abc_2",
+                "--depends-on", t.revision:sub(1, 6),
+                "--branch-label", "core" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    local t2 = load_rev(d .. "/versions/abc_2_second.lua")
+    assert.equal(t.revision, t2.down_revision)
+    assert.same({ t.revision }, t2.depends_on)
+    assert.same({ "core" }, t2.branch_labels)
+
+    -- the generated files run
+    r = h.run({ "upgrade", "head" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+  end)
+
+  it("quotes awkward messages and slugs them", function()
+    local msg = 'add "quoted" \\ thing\nline two'
+    local r = h.run({ "revision", "-m", msg, "--rev-id", "q1" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    local t = load_rev(d .. "/versions/q1_add_quoted_thing_line_two.lua")
+    assert.equal(msg, t.message)
+  end)
+
+  it("needs -m (exit 2) and refuses bad or taken ids", function()
+    local r = h.run({ "revision" }, { cwd = d })
+    assert.equal(2, r.code)
+    r = h.run({ "revision", "-m", "x", "--rev-id", "a-b" }, { cwd = d })
+    assert.equal(2, r.code)
+    assert.matches("character '-' is not allowed", r.err, 1, true)
+    assert.equal(0, h.run({ "revision", "-m", "x", "--rev-id", "r1" }, { cwd = d }).code)
+    r = h.run({ "revision", "-m", "x", "--rev-id", "r1" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("revision r1 already exists", r.err, 1, true)
+  end)
+
+  it("asks for --head with several heads, then merge joins them", function()
+    assert.equal(0, h.run({ "revision", "-m", "root", "--rev-id", "r0" }, { cwd = d }).code)
+    assert.equal(0, h.run({ "revision", "-m", "a", "--rev-id", "ra" }, { cwd = d }).code)
+    local r = h.run({ "revision", "-m", "b", "--rev-id", "rb", "--head", "r0" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("revision r0 is not a head; pass --splice", r.err, 1, true)
+    r = h.run({ "revision", "-m", "b", "--rev-id", "rb", "--head", "r0",
+                "--splice" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    r = h.run({ "revision", "-m", "c" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("2 heads (ra, rb)", r.err, 1, true)
+    assert.matches("lmigrate merge", r.err, 1, true)
+
+    r = h.run({ "merge", "-m", "join", "--rev-id", "rm", "heads" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    assert.same({ "ra", "rb" }, load_rev(d .. "/versions/rm_join.lua").down_revision)
+    r = h.run({ "merge", "-m", "again", "heads" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("nothing to merge", r.err, 1, true)
+    r = h.run({ "upgrade", "head" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+  end)
+
+  it("--head base starts a new root; --version-path must be configured", function()
+    assert.equal(0, h.run({ "revision", "-m", "one", "--rev-id", "o1" }, { cwd = d }).code)
+    local r = h.run({ "revision", "-m", "two", "--rev-id", "o2", "--head", "base" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    assert.is_nil(load_rev(d .. "/versions/o2_two.lua").down_revision)
+    r = h.run({ "revision", "-m", "x", "--head", "o1", "--version-path", "elsewhere" }, { cwd = d })
+    assert.equal(1, r.code)
+    assert.matches("configured: versions", r.err, 1, true)
+  end)
+
+  it("uses the project's revision_template", function()
+    h.write(d .. "/my.tmpl", "-- ${comment}\nreturn { revision = ${revision}, "
+            .. "down_revision = ${down_revision}, message = ${message}, "
+            .. "upgrade = function(op) end, downgrade = function(op) end }\n")
+    h.write(d .. "/lmigrate.lua", 'return { url = "sqlite:test.db", '
+            .. 'revision_template = "my.tmpl" }\n')
+    local r = h.run({ "revision", "-m", "custom", "--rev-id", "c1" }, { cwd = d })
+    assert.equal(0, r.code, r.err)
+    assert.matches("^%-%- custom\nreturn { revision = \"c1\"",
+                   h.read(d .. "/versions/c1_custom.lua"))
+  end)
+end)
