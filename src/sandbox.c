@@ -2,9 +2,12 @@
 ** sandbox.c: reading every revision file in the version locations into
 ** the Lua state and the pure-C graph. A file is read once: its bytes are
 ** hashed (SHA-256, for validate) and loaded as a text chunk named
-** "@<location>/<file>", so every message names the file and line.
+** "@<location>/<file>", so every message names the file and line. An
+** unchanged file whose metadata is in the revision cache (revcache.h) is
+** not compiled at all until one of its functions is needed.
 ** Invariant: revision tables live in the registry table h->revs_ref at
-** graph index + 1; the graph owns the C-side metadata.
+** graph index + 1, or that slot is nil when the revision came from the
+** cache and has not been compiled yet; the graph owns the C-side metadata.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include "checksum.h"
 #include "host.h"
 #include "log.h"
+#include "revcache.h"
 #include "sandbox.h"
 #include "suggest.h"
 
@@ -31,8 +35,12 @@ static const char *const rev_keys[] = {
   "create_date", "transactional", "upgrade", "downgrade", NULL
 };
 
-/* __index of a revision environment: the shared globals, or an error. */
+/* __index of a revision environment: the shared globals, or an error.
+** Counts every global read in upvalue 2 (a lua_Integer userdata): a chunk
+** whose top level reads no global is a pure function of its bytes, which
+** is what makes its metadata cacheable. */
 static int revenv_index(lua_State *L) {
+  (*(lua_Integer *)lua_touserdata(L, lua_upvalueindex(2)))++;
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL) {
     if (lua_type(L, 2) == LUA_TSTRING)
@@ -53,13 +61,26 @@ static int revenv_newindex(lua_State *L) {
 static void push_revenv_meta(lua_State *L) {
   if (luaL_newmetatable(L, REVENV_META)) {
     lua_pushglobaltable(L);
-    lua_pushcclosure(L, revenv_index, 1);
+    *(lua_Integer *)lua_newuserdatauv(L, sizeof(lua_Integer), 0) = 0;
+    lua_pushcclosure(L, revenv_index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, revenv_newindex);
     lua_setfield(L, -2, "__newindex");
     lua_pushliteral(L, "revision environment");
     lua_setfield(L, -2, "__metatable");
   }
+}
+
+/* The global-read counter of revision environments (kept alive by the
+** metatable in the registry). */
+static lua_Integer *revenv_reads(lua_State *L) {
+  lua_Integer *n;
+  push_revenv_meta(L);
+  lua_getfield(L, -1, "__index");
+  lua_getupvalue(L, -1, 2);
+  n = lua_touserdata(L, -1);
+  lua_pop(L, 3);
+  return n;
 }
 
 /* Read a whole file into an exactly-sized buffer; caller frees. NULL with
@@ -220,34 +241,22 @@ static int read_revision(lua_State *L, const char *path,
   return 0;
 }
 
-/* Load one file into a new revision added to the graph; the revision
-** table is stored in the table at -1 (revs). */
-static int load_one(struct lm_host *h, const char *path) {
+/* Compile and run the chunk buf[0..n) of file `path` in a fresh
+** environment; on success leaves the returned table at -1, sets *pure to
+** 1 when its top level read no global, and returns 0. On failure prints
+** the error (file:line) and returns 1 with the stack unchanged. */
+static int run_chunk(struct lm_host *h, const char *path, const char *buf,
+                     size_t n, int *pure) {
   lua_State *L = h->L;
-  struct lm_revision *r;
-  struct lm_err err;
-  size_t n = 0;
-  char *buf, *chunkname;
-  int idx, rc;
-  buf = slurp(path, &n);
-  if (buf == NULL)
-    return lm_error("%s: cannot read: %s", path, strerror(errno));
-  r = lm_revision_new();
-  chunkname = malloc(strlen(path) + 2);
-  if (r == NULL || chunkname == NULL) {
-    free(buf);
-    free(chunkname);
-    lm_revision_free(r);
-    return lm_error("out of memory");
-  }
-  lm_sha256_hex(buf, n, r->checksum);
+  lua_Integer *reads = revenv_reads(L);
+  char *chunkname = malloc(strlen(path) + 2);
+  int rc;
+  if (chunkname == NULL) return lm_error("out of memory");
   chunkname[0] = '@';
   strcpy(chunkname + 1, path);
   rc = luaL_loadbufferx(L, buf, n, chunkname, "t");
-  free(buf);
   free(chunkname);
   if (rc != LUA_OK) {
-    lm_revision_free(r);
     rc = lm_error("%s", lua_tostring(L, -1));
     lua_pop(L, 1);
     return rc;
@@ -256,17 +265,46 @@ static int load_one(struct lm_host *h, const char *path) {
   push_revenv_meta(L);
   lua_setmetatable(L, -2);
   lua_setupvalue(L, -2, 1);
+  *reads = 0;
   if (lm_host_pcall(h, 0, 1)) {
-    lm_revision_free(r);
     rc = lm_error("%s", lua_tostring(L, -1));
     lua_pop(L, 1);
     return rc;
   }
+  *pure = *reads == 0;
   if (!lua_istable(L, -1)) {
-    lm_revision_free(r);
     rc = lm_error("%s: a revision file must return a table (got %s)", path,
                   luaL_typename(L, -1));
     lua_pop(L, 1);
+    return rc;
+  }
+  return 0;
+}
+
+/* Load one file into a new revision added to the graph; the revision
+** table is stored in the table at -1 (revs). *idx gets its graph index,
+** *pure whether its metadata may be cached. Prints its own error. */
+static int load_one(struct lm_host *h, const char *path, int *idx,
+                    int *pure) {
+  lua_State *L = h->L;
+  struct lm_revision *r;
+  struct lm_err err;
+  size_t n = 0;
+  char *buf;
+  int rc;
+  buf = slurp(path, &n);
+  if (buf == NULL)
+    return lm_error("%s: cannot read: %s", path, strerror(errno));
+  r = lm_revision_new();
+  if (r == NULL) {
+    free(buf);
+    return lm_error("out of memory");
+  }
+  lm_sha256_hex(buf, n, r->checksum);
+  rc = run_chunk(h, path, buf, n, pure);
+  free(buf);
+  if (rc) {
+    lm_revision_free(r);
     return rc;
   }
   if ((r->path = strdup(path)) == NULL || read_revision(L, path, r)) {
@@ -275,12 +313,22 @@ static int load_one(struct lm_host *h, const char *path) {
     return 1;
   }
   lm_err_clear(&err);
-  if (lm_graph_add(h->graph, r, &idx, &err)) {
+  if (lm_graph_add(h->graph, r, idx, &err)) {
     lua_pop(L, 1);
     return lm_error("%s", err.msg);
   }
-  lua_rawseti(L, -2, idx + 1);
+  lua_rawseti(L, -2, *idx + 1);
   return 0;
+}
+
+/* What else cached metadata depends on besides the files' bytes: the Lua
+** release (what compiles) and the fields the loader reads. Into buf. */
+static const char *cache_salt(char *buf, size_t n) {
+  size_t len = (size_t)snprintf(buf, n, "%s", LUA_RELEASE);
+  int i;
+  for (i = 0; rev_keys[i] && len < n; i++)
+    len += (size_t)snprintf(buf + len, n - len, " %s", rev_keys[i]);
+  return buf;
 }
 
 static int is_revision_file(const char *name) {
@@ -321,12 +369,50 @@ static int list_dir(const char *dir, char ***names, int *n) {
   return 0;
 }
 
+/* One revision file: from the cache when its stat identity matches an
+** entry, else compiled (load_one). The cache remembers every file that
+** may be cached. Prints its own error. */
+static int load_file(struct lm_host *h, struct lm_revcache *cache, int loc,
+                     const char *dir, const char *name, int *compiled) {
+  struct lm_revcache_stat rst;
+  struct lm_revision *r = NULL;
+  struct lm_err err;
+  struct stat st;
+  char path[4096];
+  int idx, pure = 0, have_stat, hit = 0;
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+    return lm_error("%s/%s: path too long", dir, name);
+  have_stat = cache != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  if (have_stat) {
+    lm_revcache_stat_from(&rst, &st);
+    r = lm_revcache_lookup(cache, loc, name, path, &rst);
+  }
+  if (r != NULL) {
+    hit = 1;
+    lm_err_clear(&err);
+    if (lm_graph_add(h->graph, r, &idx, &err)) return lm_error("%s", err.msg);
+  } else {
+    if (load_one(h, path, &idx, &pure)) return 1;
+    (*compiled)++;
+    if (!pure) return 0;                  /* depends on more than its bytes */
+  }
+  if (have_stat) {
+    const struct lm_revision *g = lm_graph_rev(h->graph, idx);
+    lm_revcache_keep(cache, loc, g->path + strlen(dir) + 1, &rst, g, hit);
+  }
+  return 0;
+}
+
 int lm_host_load_scripts(struct lm_host *h) {
   lua_State *L = h->L;
+  struct lm_revcache *cache;
   struct lm_err err;
-  int li, rc = 0;
+  char salt[256];
+  int li, rc = 0, compiled = 0;
   h->graph = lm_graph_new();
   if (h->graph == NULL) return lm_error("out of memory");
+  cache = lm_revcache_open(h->cfg.locations, h->cfg.nlocations,
+                           cache_salt(salt, sizeof salt));
   /* Loading compiles thousands of small chunks whose results all stay
   ** alive: the generational collector wastes far less work on them than
   ** the incremental one (10,000 files: ~0.33 s -> ~0.26 s). */
@@ -334,25 +420,26 @@ int lm_host_load_scripts(struct lm_host *h) {
   lua_newtable(L);
   for (li = 0; rc == 0 && li < h->cfg.nlocations; li++) {
     const char *dir = h->cfg.locations[li];
-    char **names, path[4096];
+    char **names;
     int i, n;
     if (list_dir(dir, &names, &n)) {
       rc = 1;
       break;
     }
     for (i = 0; i < n; i++) {
-      if (rc == 0) {
-        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >=
-            (int)sizeof path)
-          rc = lm_error("%s/%s: path too long", dir, names[i]);
-        else
-          rc = load_one(h, path);
-      }
+      if (rc == 0) rc = load_file(h, cache, li, dir, names[i], &compiled);
       free(names[i]);
     }
     free(names);
   }
   lua_gc(L, LUA_GCINC, 0, 0, 0);
+  if (cache != NULL && rc == 0) {
+    lm_debug(h, "revision cache: %d files unchanged, %d compiled",
+             lm_revcache_hits(cache), compiled);
+    if (lm_revcache_save(cache))
+      lm_debug(h, "revision cache: could not be written");
+  }
+  lm_revcache_free(cache);
   if (rc) {
     lua_pop(L, 1);
     return rc;
@@ -363,9 +450,74 @@ int lm_host_load_scripts(struct lm_host *h) {
   return 0;
 }
 
+/* The file behind revision idx changed since its metadata was read: say
+** so, and drop the cache so that the next run reads every file again. */
+static int changed(struct lm_host *h, const char *path) {
+  char salt[256];
+  lm_revcache_forget(h->cfg.locations, h->cfg.nlocations,
+                     cache_salt(salt, sizeof salt));
+  return lm_error("%s changed while lmigrate was running; run the command "
+                  "again", path);
+}
+
+int lm_sandbox_compile(struct lm_host *h, int idx) {
+  lua_State *L = h->L;
+  const struct lm_revision *rev = lm_graph_rev(h->graph, idx);
+  struct lm_revision *check;
+  char sum[65];
+  size_t n = 0;
+  char *buf;
+  int t, pure, rc;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->revs_ref);
+  t = lua_rawgeti(L, -1, idx + 1);
+  lua_pop(L, 1);
+  if (t != LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  buf = slurp(rev->path, &n);
+  if (buf == NULL) {
+    int e = errno;
+    lua_pop(L, 1);
+    if (e == ENOENT) return changed(h, rev->path);
+    return lm_error("%s: cannot read: %s", rev->path, strerror(e));
+  }
+  if (lm_sha256_hex(buf, n, sum) || strcmp(sum, rev->checksum) != 0) {
+    free(buf);
+    lua_pop(L, 1);
+    return changed(h, rev->path);
+  }
+  rc = run_chunk(h, rev->path, buf, n, &pure);
+  free(buf);
+  if (rc) {
+    lua_pop(L, 1);
+    return rc;
+  }
+  /* The same validation as at load; the id must still be the one the
+  ** graph was built with. */
+  if ((check = lm_revision_new()) == NULL) {
+    lua_pop(L, 2);
+    return lm_error("out of memory");
+  }
+  rc = read_revision(L, rev->path, check);
+  if (rc == 0 && strcmp(check->id, rev->id) != 0) rc = changed(h, rev->path);
+  lm_revision_free(check);
+  if (rc) {
+    lua_pop(L, 2);
+    return rc;
+  }
+  lua_rawseti(L, -2, idx + 1);
+  lua_pop(L, 1);
+  return 0;
+}
+
 int lm_sandbox_push_field(struct lm_host *h, int idx, const char *name) {
   lua_State *L = h->L;
   int t;
+  if (lm_sandbox_compile(h, idx)) {
+    lua_pushnil(L);
+    return LUA_TNONE;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->revs_ref);
   lua_rawgeti(L, -1, idx + 1);
   t = lua_getfield(L, -1, name);
