@@ -65,6 +65,9 @@ CORE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS)) $(GEN_OBJS)
 
 # The suite: busted with a summary output handler (prints "N passed, N failed").
 BUSTED_CMD = $(BUSTED) --lua=$(LUA) --run=all -o spec/support/summary.lua
+# The suite runs on SQLite and on a throwaway PostgreSQL cluster that
+# with-pg.sh starts before and stops after (also on failure).
+WITH_PG    = bash spec/support/with-pg.sh
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LIBASAN     = $(shell $(CC) -print-file-name=libasan.so)
@@ -102,13 +105,13 @@ deps:
 # deps first, then the build (also under make -j), then the suite.
 test: deps
 	$(MAKE) all
-	$(BUSTED_CMD)
+	$(WITH_PG) $(BUSTED_CMD)
 
 unit: all
-	$(BUSTED) --lua=$(LUA) -o spec/support/summary.lua
+	$(WITH_PG) $(BUSTED) --lua=$(LUA) -o spec/support/summary.lua
 
 integration: all
-	$(BUSTED) --lua=$(LUA) --run=integration -o spec/support/summary.lua
+	$(WITH_PG) $(BUSTED) --lua=$(LUA) --run=integration -o spec/support/summary.lua
 
 # ASan/UBSan: a separate tree, the same suite pointed at it. The lua5.4
 # interpreter is not instrumented, so it gets libasan preloaded (leaks off:
@@ -118,6 +121,7 @@ asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
 
 asan-test: asan
+	$(WITH_PG) env \
 	LMIGRATE_BIN=build-asan/lmigrate \
 	LMIGRATE_CPATH='./build-asan/lib/?.so' \
 	LMIGRATE_CHILD_ASAN_OPTIONS='detect_leaks=1:halt_on_error=1' \

@@ -51,8 +51,6 @@ struct lm_backend {
   const char *name;
   /* 1 when DDL is transactional (a failed revision leaves no trace) */
   unsigned has_transactional_ddl : 1;
-  /* 1 when CREATE INDEX CONCURRENTLY exists */
-  unsigned has_concurrently : 1;
   /* 1 for the --sql backend: exec prints, query fails */
   unsigned is_offline : 1;
 

@@ -239,7 +239,6 @@ static int off_table_exists(struct lm_conn *c, const char *schema,
 const struct lm_backend lm_backend_offline = {
   .name = "offline",
   .has_transactional_ddl = 1,
-  .has_concurrently = 0,
   .is_offline = 1,
   .connect = off_connect,
   .close = off_close,

@@ -875,7 +875,6 @@ done:
 const struct lm_backend lm_backend_pg = {
   .name = "postgresql",
   .has_transactional_ddl = 1,
-  .has_concurrently = 1,
   .is_offline = 0,
   .connect = pg_connect,
   .close = pg_close,

@@ -419,7 +419,6 @@ done:
 const struct lm_backend lm_backend_sqlite = {
   .name = "sqlite",
   .has_transactional_ddl = 1,
-  .has_concurrently = 0,
   .is_offline = 0,
   .connect = sq_connect,
   .close = sq_close,

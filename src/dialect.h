@@ -12,6 +12,9 @@
 
 struct lm_dialect {
   const char *name;                /* "sqlite", "postgresql" */
+  /* 1 when CREATE/DROP INDEX CONCURRENTLY exists (it then cannot run
+  ** inside a transaction); else `concurrently` is accepted and ignored. */
+  unsigned has_concurrently : 1;
   /* Append name as a quoted identifier: doubles '"' and wraps in '"'.
   ** A dotted name ("s.t") is quoted per part ("s"."t"). */
   void (*quote_ident)(struct lm_sqlbuf *sb, const char *name);

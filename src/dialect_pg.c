@@ -347,6 +347,7 @@ static int pg_history_table(struct lm_sqlbuf *sb, const char *table,
 
 const struct lm_dialect lm_dialect_pg = {
   .name = "postgresql",
+  .has_concurrently = 1,
   .quote_ident = lm_dialect_quote_ident_std,
   .quote_literal = pg_quote_literal,
   .map_type = pg_map_type,

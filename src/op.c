@@ -369,7 +369,8 @@ static int op_drop_column(lua_State *L) {
 ** where it means something. */
 static void check_concurrently(lua_State *L, struct lm_opctx *ctx,
                                const char *fname, int concurrently) {
-  if (concurrently && ctx->conn->be->has_concurrently && ctx->transactional)
+  if (concurrently && ctx->conn->dialect->has_concurrently &&
+      ctx->transactional)
     luaL_error(L, "%s: concurrently = true needs a non-transactional "
                "revision; set `transactional = false` in this revision",
                fname);

@@ -350,7 +350,9 @@ function h.each_backend()
       list[#list + 1] = name
     end
   else
-    list = { "sqlite" }
+    -- Every spec runs on both backends so they never drift; a missing
+    -- PostgreSQL server is a loud failure (h.db_url), never a skip.
+    list = { "sqlite", "postgres" }
   end
   return list
 end
