@@ -132,10 +132,19 @@ asan-test: asan
 
 # --- demo, bench --------------------------------------------------------------
 
+# make demo: the demo project on SQLite (build/demo.db; run it twice and the
+# second run applies nothing). make demo PG=1: the same on a throwaway
+# PostgreSQL cluster, upgraded twice, then shown and torn down.
 demo: deps
 	$(MAKE) all
 	@test -d versions && test -f lmigrate.lua || { echo "make demo: versions/ or lmigrate.lua missing" >&2; exit 1; }
+ifeq ($(PG),)
 	$(BUILD)/lmigrate -u sqlite:$(BUILD)/demo.db upgrade head
+else
+	$(WITH_PG) sh -c '$(BUILD)/lmigrate -u "$$LMIGRATE_TEST_PG_URL" upgrade head && \
+	  $(BUILD)/lmigrate -u "$$LMIGRATE_TEST_PG_URL" upgrade head && \
+	  $(BUILD)/lmigrate -u "$$LMIGRATE_TEST_PG_URL" history -i'
+endif
 
 bench: deps
 	$(MAKE) all
