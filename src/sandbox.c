@@ -373,7 +373,8 @@ static int list_dir(const char *dir, char ***names, int *n) {
 ** entry, else compiled (load_one). The cache remembers every file that
 ** may be cached. Prints its own error. */
 static int load_file(struct lm_host *h, struct lm_revcache *cache, int loc,
-                     const char *dir, const char *name, int *compiled) {
+                     const char *dir, int dfd, const char *name,
+                     int *compiled) {
   struct lm_revcache_stat rst;
   struct lm_revision *r = NULL;
   struct lm_err err;
@@ -382,7 +383,8 @@ static int load_file(struct lm_host *h, struct lm_revcache *cache, int loc,
   int idx, pure = 0, have_stat, hit = 0;
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
     return lm_error("%s/%s: path too long", dir, name);
-  have_stat = cache != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  have_stat = cache != NULL && dfd >= 0 && fstatat(dfd, name, &st, 0) == 0 &&
+              S_ISREG(st.st_mode);
   if (have_stat) {
     lm_revcache_stat_from(&rst, &st);
     r = lm_revcache_lookup(cache, loc, name, path, &rst);
@@ -421,16 +423,19 @@ int lm_host_load_scripts(struct lm_host *h) {
   for (li = 0; rc == 0 && li < h->cfg.nlocations; li++) {
     const char *dir = h->cfg.locations[li];
     char **names;
-    int i, n;
+    int i, n, dfd;
     if (list_dir(dir, &names, &n)) {
       rc = 1;
       break;
     }
+    dfd = cache ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     for (i = 0; i < n; i++) {
-      if (rc == 0) rc = load_file(h, cache, li, dir, names[i], &compiled);
+      if (rc == 0)
+        rc = load_file(h, cache, li, dir, dfd, names[i], &compiled);
       free(names[i]);
     }
     free(names);
+    if (dfd >= 0) close(dfd);
   }
   lua_gc(L, LUA_GCINC, 0, 0, 0);
   if (cache != NULL && rc == 0) {
