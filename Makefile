@@ -148,7 +148,7 @@ endif
 
 bench: deps
 	$(MAKE) all
-	bash bench/run.sh
+	$(WITH_PG) bash bench/run.sh
 
 # --- install -----------------------------------------------------------------
 

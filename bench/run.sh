@@ -93,6 +93,34 @@ t_cur=$(measure "$RUNS" : "$BIN" -u "sqlite:$tmp/up.db" current)
 t_sel=$(measure "$RUNS" : sqlite3 "$tmp/up.db" "SELECT version_num FROM lmigrate_version")
 row "current ($N_SMALL revisions)" "$(ms "$t_cur")" "$(ms "$t_sel")" "$(ratio "$t_cur" "$t_sel")"
 
+# 4. PostgreSQL: upgrade head vs psql applying the same SQL (one transaction
+# per revision), each on a fresh database of the throwaway cluster that
+# `make bench` starts (with-pg.sh). Skipped, saying so, without a server.
+declare -a pgrows=()
+if [ -n "${LMIGRATE_TEST_PG_URL:-}" ]; then
+  command -v psql >/dev/null || die "psql missing (make deps)"
+  pg_base=${LMIGRATE_TEST_PG_URL%/*}
+  pg_fresh() {  # drop and create database $1
+    psql -q -X -v ON_ERROR_STOP=1 "$LMIGRATE_TEST_PG_URL" \
+      -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  }
+  pg_tables() {
+    psql -X -At "$pg_base/$1" -c "SELECT count(*) FROM pg_tables WHERE tablename ~ '^t_[0-9]+$'"
+  }
+  "$BIN" -u "$pg_base/bench_offline" upgrade head --sql >"$tmp/up_pg.sql" 2>"$tmp/sql.err" \
+    || { cat "$tmp/sql.err" >&2; die "upgrade head --sql (postgresql) failed"; }
+  t_pg=$(measure "$UP_RUNS" 'pg_fresh bench_lm' "$BIN" -q -u "$pg_base/bench_lm" upgrade head)
+  [ "$(pg_tables bench_lm)" = "$N_SMALL" ] || die "postgresql upgrade head did not create $N_SMALL tables"
+  t_psql=$(measure "$UP_RUNS" 'pg_fresh bench_psql' psql -q -X -v ON_ERROR_STOP=1 -f "$tmp/up_pg.sql" "$pg_base/bench_psql")
+  [ "$(pg_tables bench_psql)" = "$N_SMALL" ] || die "the postgresql --sql script did not create $N_SMALL tables"
+  pgrows+=("$(printf '%-38s %12s %14s %10s' "upgrade head, $N_SMALL revisions" "$(ms "$t_pg")" "$(ms "$t_psql")" "$(ratio "$t_pg" "$t_psql")")")
+else
+  pgrows+=("(skipped: LMIGRATE_TEST_PG_URL unset; make bench starts a cluster)")
+fi
+
 echo
 printf '%-38s %12s %14s %10s\n' "benchmark (median of runs)" "lmigrate" "sqlite3 CLI" "ratio"
 printf '%s\n' "${rows[@]}"
+echo
+printf '%-38s %12s %14s %10s\n' "PostgreSQL (median of runs)" "lmigrate" "psql" "ratio"
+printf '%s\n' "${pgrows[@]}"

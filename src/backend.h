@@ -51,6 +51,10 @@ struct lm_backend {
   const char *name;
   /* 1 when DDL is transactional (a failed revision leaves no trace) */
   unsigned has_transactional_ddl : 1;
+  /* 1 when lock() holds a session-wide lock for the whole run (PostgreSQL
+  ** advisory lock): no other runner can move the version table meanwhile,
+  ** so the runner need not re-read it before every step */
+  unsigned has_session_lock : 1;
   /* 1 for the --sql backend: exec prints, query fails */
   unsigned is_offline : 1;
 
@@ -94,10 +98,11 @@ struct lm_backend {
   /* Interrupt a running statement; safe to call from a Lua hook. */
   void (*cancel)(struct lm_conn *c);
   /* Optional (NULL where the database has no such settings, e.g. SQLite):
-  ** per-revision safety limits in ms, 0 = no limit: how long a statement
-  ** may wait for a lock, and how long it may run. local = 1 applies them to
-  ** the open transaction only (SET LOCAL); local = 0 to the session until
-  ** set again (non-transactional revisions). */
+  ** per-revision safety limits in ms, 0 = no limit, -1 = leave the
+  ** server's setting: how long a statement may wait for a lock, and how
+  ** long it may run. local = 1 applies them to the open transaction only
+  ** (SET LOCAL); local = 0 to the session (non-transactional revisions),
+  ** where -1 resets the setting to the server's default. */
   int (*set_limits)(struct lm_conn *c, int lock_timeout_ms,
                     int statement_timeout_ms, int local, struct lm_err *err);
   /* SQLSTATE a statement fails with when its lock wait timed out (a step

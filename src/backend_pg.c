@@ -832,13 +832,21 @@ static void pg_cancel(struct lm_conn *conn) {
 static int pg_set_limits(struct lm_conn *c, int lock_timeout_ms,
                          int statement_timeout_ms, int local,
                          struct lm_err *err) {
-  char sql[128];
-  const char *scope = local ? "LOCAL " : "";
-  if (lock_timeout_ms < 0) lock_timeout_ms = 0;
-  if (statement_timeout_ms < 0) statement_timeout_ms = 0;
-  snprintf(sql, sizeof sql, "SET %slock_timeout = %d; "
-           "SET %sstatement_timeout = %d", scope, lock_timeout_ms, scope,
-           statement_timeout_ms);
+  static const char *const names[2] = { "lock_timeout", "statement_timeout" };
+  const int ms[2] = { lock_timeout_ms, statement_timeout_ms };
+  char sql[160];
+  size_t len = 0;
+  int i;
+  sql[0] = '\0';
+  for (i = 0; i < 2; i++) {
+    if (ms[i] >= 0)
+      len += (size_t)snprintf(sql + len, sizeof sql - len, "SET %s%s = %d; ",
+                              local ? "LOCAL " : "", names[i], ms[i]);
+    else if (!local)
+      len += (size_t)snprintf(sql + len, sizeof sql - len, "RESET %s; ",
+                              names[i]);
+  }
+  if (len == 0) return 0;
   return simple(c, sql, NULL, err);
 }
 
@@ -875,6 +883,7 @@ done:
 const struct lm_backend lm_backend_pg = {
   .name = "postgresql",
   .has_transactional_ddl = 1,
+  .has_session_lock = 1,
   .is_offline = 0,
   .connect = pg_connect,
   .close = pg_close,

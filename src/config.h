@@ -8,7 +8,7 @@
 #define LM_DEFAULT_VERSION_TABLE "lmigrate_version"
 #define LM_DEFAULT_LOCK_TIMEOUT_MS 60000
 #define LM_DEFAULT_DDL_LOCK_TIMEOUT_MS 5000
-#define LM_DEFAULT_STATEMENT_TIMEOUT_MS 0
+#define LM_DEFAULT_STATEMENT_TIMEOUT_MS (-1)   /* the server's setting */
 #define LM_DEFAULT_LOCK_RETRIES 3
 
 #endif

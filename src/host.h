@@ -25,8 +25,9 @@ struct lm_config {
                               ** --lock-timeout / lock_timeout */
   int ddl_lock_timeout_ms;    /* per revision statement lock wait; default
                               ** 5000; --ddl-lock-timeout / ddl_lock_timeout */
-  int statement_timeout_ms;   /* per revision statement run time; default 0
-                              ** (none); --statement-timeout */
+  int statement_timeout_ms;   /* per revision statement run time; default
+                              ** -1 (the server's setting); 0 = no limit;
+                              ** --statement-timeout / statement_timeout */
   int lock_retries;           /* retries of a step after a lock timeout;
                               ** default 3; lock_retries */
   char *revision_template;    /* owned; project template path or NULL */

@@ -77,7 +77,8 @@ static void usage(FILE *f) {
           "                           lock before the step is retried\n"
           "                           (default 5)\n"
           "      --statement-timeout SECS  PostgreSQL: longest a statement\n"
-          "                           may run (default 0: no limit)\n"
+          "                           may run (default: the server's;\n"
+          "                           0: no limit)\n"
           "  -h, --help               this help; COMMAND -h for a command\n"
           "  -V, --version            print the version\n\ncommands:\n");
   for (i = 0; i < NCOMMANDS; i++)

@@ -134,8 +134,10 @@ static int ensure_tables(struct run *r) {
   return run_sql(r, 0, NULL);
 }
 
-int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
-                         int unknown_ok, int *nunknown) {
+/* lm_runner_read_heads; check_table = 0 skips the existence query when
+** the caller knows the table exists (the runner's per-step re-read). */
+static int read_heads(struct lm_host *h, struct lm_idset *heads,
+                      int unknown_ok, int *nunknown, int check_table) {
   const struct lm_backend *be = h->conn->be;
   struct lm_cursor *cur = NULL;
   struct lm_sqlbuf sql;
@@ -145,10 +147,11 @@ int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
   if (nunknown) *nunknown = 0;
   if (be->is_offline) return 0;
   lm_err_clear(&err);
-  if (be->table_exists(h->conn, h->cfg.version_table_schema,
+  if (check_table &&
+      be->table_exists(h->conn, h->cfg.version_table_schema,
                        h->cfg.version_table, &exists, &err))
     return lm_error("%s", err.msg);
-  if (!exists) return 0;
+  if (check_table && !exists) return 0;
   lm_sb_init(&sql);
   lm_sb_add(&sql, "SELECT version_num FROM ");
   if (h->cfg.version_table_schema) {
@@ -189,6 +192,11 @@ done:
   be->cursor_close(cur);
   lm_sb_free(&sql);
   return rc;
+}
+
+int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
+                         int unknown_ok, int *nunknown) {
+  return read_heads(h, heads, unknown_ok, nunknown, 1);
 }
 
 /* Write the version-table rows that turn heads `from` into `to`. */
@@ -362,8 +370,8 @@ static int set_limits(struct run *r, int local, int on) {
   struct lm_err err;
   if (r->be->set_limits == NULL) return 0;
   lm_err_clear(&err);
-  if (r->be->set_limits(r->c, on ? cfg->ddl_lock_timeout_ms : 0,
-                        on ? cfg->statement_timeout_ms : 0, local, &err))
+  if (r->be->set_limits(r->c, on ? cfg->ddl_lock_timeout_ms : -1,
+                        on ? cfg->statement_timeout_ms : -1, local, &err))
     return lm_error("%s", err.msg);
   return 0;
 }
@@ -646,12 +654,12 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   for (i = 0; i < steps.n; i++) {
     int idx = steps.v[i];
     int own_tx = !r.single_tx && lm_graph_rev(r.g, idx)->transactional;
-    if (!o->offline && !r.single_tx) {
+    if (!o->offline && !r.single_tx && !r.be->has_session_lock) {
       /* Take the write lock, then check that no other runner moved the
-      ** database since we planned; if one did, re-plan from its heads. */
+      ** database since we planned; if one did, re-plan from its heads.
+      ** (With a session lock held since planning nobody can have.) */
       if (tx(&r, r.be->begin)) goto unlock;
-      if (copy_heads(&seen, &heads) ||
-          lm_runner_read_heads(h, &heads, 0, NULL))
+      if (copy_heads(&seen, &heads) || read_heads(h, &heads, 0, NULL, 0))
         goto rollback;
       if (!same_heads(&seen, &heads)) {
         if (tx(&r, r.be->commit)) goto unlock;
