@@ -13,6 +13,10 @@
 
 #include "graph_int.h"
 
+/* "path:LINE" of the line assigning field in r's file (error paths). */
+#define LOCATE(r, field, buf) \
+  lm_revision_locate((r), (field), (buf), sizeof (buf))
+
 /* ---- idset ---- */
 
 void lm_idset_init(struct lm_idset *s) {
@@ -206,9 +210,10 @@ int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
   }
   old = htab_get(&g->ids, r->id);
   if (old >= 0) {
+    char at[600], at2[600];
     lm_err_set(err, "duplicate revision id '%s' in %s and %s", r->id,
-               g->revs[old]->path ? g->revs[old]->path : "?",
-               r->path ? r->path : "?");
+               LOCATE(g->revs[old], "revision", at2),
+               LOCATE(r, "revision", at));
     lm_revision_free(r);
     return 1;
   }
@@ -231,10 +236,6 @@ oom:
 
 /* ---- build ---- */
 
-static const char *path_of(const struct lm_graph *g, int i) {
-  return g->revs[i]->path ? g->revs[i]->path : g->revs[i]->id;
-}
-
 /* Check and index every branch label. */
 static int build_labels(struct lm_graph *g, struct lm_err *err) {
   int i, j;
@@ -243,16 +244,20 @@ static int build_labels(struct lm_graph *g, struct lm_err *err) {
     for (j = 0; j < r->nlabels; j++) {
       const char *l = r->labels[j];
       int other;
+      char at[600], at2[600];
       if (l == NULL || l[0] == '\0' || strchr(l, '@') != NULL)
         return lm_err_set(err, "%s: invalid branch label '%s' of revision "
-                          "'%s'", path_of(g, i), l ? l : "", r->id);
+                          "'%s'", LOCATE(r, "branch_labels", at),
+                          l ? l : "", r->id);
       if (htab_get(&g->ids, l) >= 0)
         return lm_err_set(err, "%s: branch label '%s' of revision '%s' is "
-                          "also a revision id", path_of(g, i), l, r->id);
+                          "also a revision id",
+                          LOCATE(r, "branch_labels", at), l, r->id);
       other = htab_get(&g->labels, l);
       if (other >= 0)
         return lm_err_set(err, "duplicate branch label '%s' in %s and %s",
-                          l, path_of(g, other), path_of(g, i));
+                          l, LOCATE(g->revs[other], "branch_labels", at2),
+                          LOCATE(r, "branch_labels", at));
       if (htab_put(&g->labels, l, i)) return lm_err_set(err, "out of memory");
     }
   }
@@ -282,18 +287,20 @@ static int build_edges(struct lm_graph *g, int deps, int **off_out,
     for (j = 0; j < cnt; j++) {
       int x = names[j] ? htab_get(&g->ids, names[j]) : -1;
       if (x < 0 && deps && names[j]) x = htab_get(&g->labels, names[j]);
+      char at[600];
       if (x < 0)
         return lm_err_set(err, "%s: %s '%s' of revision '%s' is not a known "
-                          "revision%s", path_of(g, i), kind,
+                          "revision%s", LOCATE(r, kind, at), kind,
                           names[j] ? names[j] : "", r->id,
                           deps ? " or branch label" : "");
       if (x == i)
         return lm_err_set(err, "%s: revision '%s' lists itself in %s",
-                          path_of(g, i), r->id, kind);
+                          LOCATE(r, kind, at), r->id, kind);
       for (k = off[i]; k < total; k++)
         if (v[k] == x)
           return lm_err_set(err, "%s: revision '%s' lists '%s' twice in %s",
-                            path_of(g, i), r->id, g->revs[x]->id, kind);
+                            LOCATE(r, kind, at), r->id, g->revs[x]->id,
+                            kind);
       v[total++] = x;
     }
   }
@@ -355,8 +362,12 @@ static int report_cycle(struct lm_graph *g, const int *indeg,
     len++;
   } while (x != start && len < g->n);
   free(seen);
-  return lm_err_set(err, "%s: cycle in revision graph: %s%s", path_of(g, start),
-                    buf, g->revs[start]->id);
+  {
+    char at[600];
+    return lm_err_set(err, "%s: cycle in revision graph: %s%s",
+                      LOCATE(g->revs[start], "down_revision", at), buf,
+                      g->revs[start]->id);
+  }
 }
 
 /* Kahn's algorithm over parents + dependencies, FIFO in add order. */

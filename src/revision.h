@@ -6,6 +6,8 @@
 #ifndef LM_REVISION_H
 #define LM_REVISION_H
 
+#include <stddef.h>
+
 struct lm_revision {
   char *id;            /* owned */
   char **down;         /* owned array of owned strings (down_revision) */
@@ -31,5 +33,12 @@ void lm_revision_free(struct lm_revision *r);   /* NULL-safe */
 /* 1 when id is a valid revision id: 1..64 chars of [A-Za-z0-9_]; else 0
 ** and, when bad is non-NULL, *bad gets the first offending character. */
 int lm_revision_id_ok(const char *id, char *bad);
+
+/* "path:LINE" of the line in r's file that assigns field (e.g.
+** "down_revision"), for error messages; just the path when the file or the
+** line cannot be found. Written into buf (n bytes), which is returned.
+** Reads the file: for error paths only. */
+const char *lm_revision_locate(const struct lm_revision *r, const char *field,
+                               char *buf, size_t n);
 
 #endif

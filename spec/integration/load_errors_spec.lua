@@ -168,31 +168,31 @@ for _, backend in ipairs(h.each_backend()) do
     it("a duplicate id names both files", function()
       local r = fails({ good, trev("aaa111", nil, { slug = "again" }) },
         "^lmigrate: error: duplicate revision id 'aaa111' in ")
-      assert.matches("versions/aaa111_again.lua", r.err, 1, true)
-      assert.matches("versions/aaa111_rev.lua", r.err, 1, true)
+      assert.matches("versions/aaa111_again.lua:2", r.err, 1, true)
+      assert.matches("versions/aaa111_rev.lua:2", r.err, 1, true)
     end)
 
     it("an unknown down_revision", function()
       fails({ good, trev("bbb222", "zzz999") },
-        "lmigrate: error: versions/bbb222_rev.lua: down_revision 'zzz999' of revision " ..
+        "lmigrate: error: versions/bbb222_rev.lua:3: down_revision 'zzz999' of revision " ..
         "'bbb222' is not a known revision", true)
     end)
 
     it("an unknown depends_on", function()
       fails({ good, trev("bbb222", "aaa111", { fields = '  depends_on = "nope",' }) },
-        "^lmigrate: error: versions/bbb222_rev.lua: depends_on 'nope' of revision 'bbb222' is not a known")
+        "^lmigrate: error: versions/bbb222_rev.lua:5: depends_on 'nope' of revision 'bbb222' is not a known")
     end)
 
     it("a cycle", function()
       local r = fails({ good, trev("bbb222", { "aaa111", "ccc333" }), trev("ccc333", "bbb222") },
-        "^lmigrate: error: versions/%w+_rev.lua: cycle in revision graph: ")
+        "^lmigrate: error: versions/%w+_rev.lua:3: cycle in revision graph: ")
       assert.matches("bbb222", r.err)
       assert.matches("ccc333", r.err)
     end)
 
     it("a self-loop", function()
       fails({ good, trev("bbb222", "bbb222") },
-        "lmigrate: error: versions/bbb222_rev.lua: revision 'bbb222' lists itself in down_revision", true)
+        "lmigrate: error: versions/bbb222_rev.lua:3: revision 'bbb222' lists itself in down_revision", true)
     end)
 
     it("a duplicate branch label names both files", function()
@@ -200,8 +200,8 @@ for _, backend in ipairs(h.each_backend()) do
         trev("aaa111", nil, { fields = '  branch_labels = { "x" },' }),
         trev("bbb222", nil, { fields = '  branch_labels = { "x" },' }) },
         "^lmigrate: error: duplicate branch label 'x' in ")
-      assert.matches("versions/aaa111_rev.lua", r.err, 1, true)
-      assert.matches("versions/bbb222_rev.lua", r.err, 1, true)
+      assert.matches("versions/aaa111_rev.lua:5", r.err, 1, true)
+      assert.matches("versions/bbb222_rev.lua:5", r.err, 1, true)
     end)
 
     it("an unknown field suggests the right one", function()
@@ -247,7 +247,7 @@ for _, backend in ipairs(h.each_backend()) do
       local dir = setup(backend, { good, trev("bbb222", "zzz999") })
       local r = run(dir, "heads")
       assert.equal(1, r.code)
-      assert.matches("^lmigrate: error: versions/bbb222_rev.lua: down_revision 'zzz999'", r.err)
+      assert.matches("^lmigrate: error: versions/bbb222_rev.lua:3: down_revision 'zzz999'", r.err)
     end)
 
     it("a missing version directory is a clear error", function()
