@@ -339,8 +339,9 @@ static int call_revision(struct run *r, int idx, enum lm_direction dir,
   ctx.transactional = in_tx;
   ctx.phase = fname;
   *lock_timeout = 0;
-  if (lm_sandbox_push_field(r->h, idx, fname) != LUA_TFUNCTION) {
+  if ((rc = lm_sandbox_push_field(r->h, idx, fname)) != LUA_TFUNCTION) {
     lua_pop(L, 1);
+    if (rc == LUA_TNONE) return 1;    /* the load error is printed */
     return lm_error("%s: revision %s has no %s function",
                     lm_graph_rev(r->g, idx)->path, lm_graph_rev(r->g, idx)->id,
                     fname);
@@ -627,9 +628,12 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     rc = 0;
     goto unlock;
   }
-  for (i = 0; o->dir == LM_DOWN && i < steps.n; i++) {
+  for (i = 0; i < steps.n; i++) {
     const struct lm_revision *rev = lm_graph_rev(r.g, steps.v[i]);
-    if (!rev->has_downgrade) {
+    /* Every planned file compiles before the first write (cached
+    ** metadata leaves files uncompiled until they are needed). */
+    if (lm_sandbox_compile(h, steps.v[i])) goto unlock;
+    if (o->dir == LM_DOWN && !rev->has_downgrade) {
       lm_error("%s: revision %s has no downgrade function, so it cannot be "
                "reverted; nothing was changed", rev->path, rev->id);
       goto unlock;
