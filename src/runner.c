@@ -174,7 +174,11 @@ static int read_heads(struct lm_host *h, struct lm_idset *heads,
     id[v.n] = '\0';
     idx = lm_graph_index(h->graph, id);
     if (idx < 0) {
-      if (nunknown) (*nunknown)++;
+      if (nunknown) {
+        (*nunknown)++;
+        lm_warn("the version table names revision '%s', which has no file "
+                "in the version locations", id);
+      }
       if (unknown_ok) continue;
       rc = lm_error("the version table names revision '%s', which is not in "
                     "the version locations (was its file deleted or not "
@@ -785,15 +789,7 @@ int lm_runner_validate(struct lm_host *h, int as_warning) {
     goto done;
   }
   lm_graph_applied(h->graph, &heads, applied);
-  if (unknown) {
-    problems += unknown;
-    if (as_warning)
-      lm_warn("the version table names %d revision(s) with no file in the "
-              "version locations", unknown);
-    else
-      lm_error("the version table names %d revision(s) with no file in the "
-               "version locations", unknown);
-  }
+  problems += unknown;     /* each was named by read_heads */
   for (i = 0; i < n; i++) {
     const struct lm_revision *rev = lm_graph_rev(h->graph, i);
     if (!applied[i] || rec.sums[i] == NULL) continue;
