@@ -154,16 +154,23 @@ function h.run(args, opts)
     words[1] = tostring(args)
   end
 
-  local env = { "env" }
+  -- env(1) wants every -u before the first NAME=VALUE.
+  local env, sets = { "env" }, {}
   local extra = opts.env or {}
   for _, k in ipairs(SCRUB) do
     if extra[k] == nil then env[#env + 1] = "-u " .. k end
+  end
+  -- The revision cache goes to a per-process temp dir, not the developer's
+  -- ~/.cache (specs that test the cache pass their own XDG_CACHE_HOME).
+  if extra.XDG_CACHE_HOME == nil then
+    h._cache_home = h._cache_home or h.tmpdir()
+    sets[#sets + 1] = "XDG_CACHE_HOME=" .. Q(h._cache_home)
   end
   -- make asan-test: the CLI runs with leak detection although the
   -- interpreter running busted does not.
   local child_asan = os.getenv("LMIGRATE_CHILD_ASAN_OPTIONS")
   if child_asan and extra.ASAN_OPTIONS == nil then
-    env[#env + 1] = "ASAN_OPTIONS=" .. Q(child_asan)
+    sets[#sets + 1] = "ASAN_OPTIONS=" .. Q(child_asan)
   end
   local keys = {}
   for k in pairs(extra) do keys[#keys + 1] = k end
@@ -171,8 +178,9 @@ function h.run(args, opts)
   for _, k in ipairs(keys) do
     local v = extra[k]
     if v == false then env[#env + 1] = "-u " .. k
-    else env[#env + 1] = k .. "=" .. Q(v) end
+    else sets[#sets + 1] = k .. "=" .. Q(v) end
   end
+  for _, s in ipairs(sets) do env[#env + 1] = s end
 
   local out, err = os.tmpname(), os.tmpname()
   local input = "/dev/null"
