@@ -90,4 +90,28 @@ void lm_dialect_render_collist(const struct lm_dialect *d,
                                struct lm_sqlbuf *sb,
                                const char *const *cols, int ncols);
 
+/* Renders one column definition (for CREATE TABLE and ADD COLUMN);
+** inline_pk: the column is the table's only primary-key column. */
+typedef int (*lm_render_column_fn)(struct lm_sqlbuf *sb,
+                                   const struct lm_column *col, int inline_pk,
+                                   struct lm_err *err);
+/* CREATE TABLE [IF NOT EXISTS] with each column through render_column and
+** a table-level PRIMARY KEY (a, b) when several columns are keys. */
+int lm_dialect_create_table(struct lm_sqlbuf *sb,
+                            const struct lm_create_table *t,
+                            lm_render_column_fn render_column,
+                            struct lm_err *err);
+/* Spellings shared by SQLite and PostgreSQL, usable as vtable members. */
+int lm_dialect_drop_table_std(struct lm_sqlbuf *sb, const char *table,
+                              int if_exists, struct lm_err *err);
+int lm_dialect_drop_column_std(struct lm_sqlbuf *sb, const char *table,
+                               const char *column, struct lm_err *err);
+int lm_dialect_version_table_std(struct lm_sqlbuf *sb, const char *table,
+                                 struct lm_err *err);
+/* The history table (dialect.h render_history_table) with the dialect's
+** auto-numbered id column definition, e.g. "INTEGER NOT NULL PRIMARY KEY
+** AUTOINCREMENT". */
+void lm_dialect_history_table(struct lm_sqlbuf *sb, const char *table,
+                              const char *id_column);
+
 #endif

@@ -218,3 +218,78 @@ void lm_dialect_render_collist(const struct lm_dialect *d,
   }
   lm_sb_addc(sb, ')');
 }
+
+int lm_dialect_create_table(struct lm_sqlbuf *sb,
+                            const struct lm_create_table *t,
+                            lm_render_column_fn render_column,
+                            struct lm_err *err) {
+  int i, npk = 0;
+  if (t->ncols < 1)
+    return lm_err_set(err, "a table needs at least one column");
+  for (i = 0; i < t->ncols; i++)
+    if (t->cols[i].primary_key) npk++;
+  lm_sb_add(sb, "CREATE TABLE ");
+  if (t->if_not_exists) lm_sb_add(sb, "IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, t->name);
+  lm_sb_add(sb, " (");
+  for (i = 0; i < t->ncols; i++) {
+    lm_sb_add(sb, i ? ",\n  " : "\n  ");
+    if (render_column(sb, &t->cols[i], npk == 1, err)) return 1;
+  }
+  if (npk > 1) {
+    int k = 0;
+    lm_sb_add(sb, ",\n  PRIMARY KEY (");
+    for (i = 0; i < t->ncols; i++) {
+      if (!t->cols[i].primary_key) continue;
+      if (k++) lm_sb_add(sb, ", ");
+      lm_dialect_quote_ident_std(sb, t->cols[i].name);
+    }
+    lm_sb_addc(sb, ')');
+  }
+  lm_sb_add(sb, "\n)");
+  return 0;
+}
+
+int lm_dialect_drop_table_std(struct lm_sqlbuf *sb, const char *table,
+                              int if_exists, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, if_exists ? "DROP TABLE IF EXISTS " : "DROP TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  return 0;
+}
+
+int lm_dialect_drop_column_std(struct lm_sqlbuf *sb, const char *table,
+                               const char *column, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, "ALTER TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " DROP COLUMN ");
+  lm_dialect_quote_ident_std(sb, column);
+  return 0;
+}
+
+int lm_dialect_version_table_std(struct lm_sqlbuf *sb, const char *table,
+                                 struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_add(sb, " (\n  \"version_num\" VARCHAR(64) NOT NULL PRIMARY KEY\n)");
+  return 0;
+}
+
+void lm_dialect_history_table(struct lm_sqlbuf *sb, const char *table,
+                              const char *id_column) {
+  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
+  lm_dialect_quote_ident_std(sb, table);
+  lm_sb_printf(sb, " (\n"
+               "  \"id\" %s,\n"
+               "  \"revision\" VARCHAR(64) NOT NULL,\n"
+               "  \"direction\" VARCHAR(16) NOT NULL,\n"
+               "  \"checksum\" VARCHAR(64),\n"
+               "  \"started_at\" VARCHAR(32) NOT NULL,\n"
+               "  \"duration_ms\" INTEGER,\n"
+               "  \"run_by\" VARCHAR(255),\n"
+               "  \"outcome\" VARCHAR(16) NOT NULL,\n"
+               "  \"message\" TEXT\n"
+               ")", id_column);
+}

@@ -143,39 +143,7 @@ static int render_column(struct lm_sqlbuf *sb, const struct lm_column *col,
 static int sqlite_create_table(struct lm_sqlbuf *sb,
                                const struct lm_create_table *t,
                                struct lm_err *err) {
-  int i, npk = 0;
-  if (t->ncols < 1)
-    return lm_err_set(err, "a table needs at least one column");
-  for (i = 0; i < t->ncols; i++)
-    if (t->cols[i].primary_key) npk++;
-  lm_sb_add(sb, "CREATE TABLE ");
-  if (t->if_not_exists) lm_sb_add(sb, "IF NOT EXISTS ");
-  lm_dialect_quote_ident_std(sb, t->name);
-  lm_sb_add(sb, " (");
-  for (i = 0; i < t->ncols; i++) {
-    lm_sb_add(sb, i ? ",\n  " : "\n  ");
-    if (render_column(sb, &t->cols[i], npk == 1, err)) return 1;
-  }
-  if (npk > 1) {
-    int k = 0;
-    lm_sb_add(sb, ",\n  PRIMARY KEY (");
-    for (i = 0; i < t->ncols; i++) {
-      if (!t->cols[i].primary_key) continue;
-      if (k++) lm_sb_add(sb, ", ");
-      lm_dialect_quote_ident_std(sb, t->cols[i].name);
-    }
-    lm_sb_addc(sb, ')');
-  }
-  lm_sb_add(sb, "\n)");
-  return 0;
-}
-
-static int sqlite_drop_table(struct lm_sqlbuf *sb, const char *table,
-                             int if_exists, struct lm_err *err) {
-  (void)err;
-  lm_sb_add(sb, if_exists ? "DROP TABLE IF EXISTS " : "DROP TABLE ");
-  lm_dialect_quote_ident_std(sb, table);
-  return 0;
+  return lm_dialect_create_table(sb, t, render_column, err);
 }
 
 static int sqlite_rename_table(struct lm_sqlbuf *sb, const char *from,
@@ -209,16 +177,6 @@ static int sqlite_add_column(struct lm_sqlbuf *sb, const char *table,
   lm_dialect_quote_ident_std(sb, table);
   lm_sb_add(sb, " ADD COLUMN ");
   return render_column(sb, col, 0, err);
-}
-
-static int sqlite_drop_column(struct lm_sqlbuf *sb, const char *table,
-                              const char *column, struct lm_err *err) {
-  (void)err;
-  lm_sb_add(sb, "ALTER TABLE ");
-  lm_dialect_quote_ident_std(sb, table);
-  lm_sb_add(sb, " DROP COLUMN ");
-  lm_dialect_quote_ident_std(sb, column);
-  return 0;
 }
 
 /* Append the index name; SQLite puts a table's schema on the index name
@@ -265,31 +223,11 @@ static int sqlite_drop_index(struct lm_sqlbuf *sb,
   return 0;
 }
 
-static int sqlite_version_table(struct lm_sqlbuf *sb, const char *table,
-                                struct lm_err *err) {
-  (void)err;
-  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
-  lm_dialect_quote_ident_std(sb, table);
-  lm_sb_add(sb, " (\n  \"version_num\" VARCHAR(64) NOT NULL PRIMARY KEY\n)");
-  return 0;
-}
-
 static int sqlite_history_table(struct lm_sqlbuf *sb, const char *table,
                                 struct lm_err *err) {
   (void)err;
-  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
-  lm_dialect_quote_ident_std(sb, table);
-  lm_sb_add(sb, " (\n"
-            "  \"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n"
-            "  \"revision\" VARCHAR(64) NOT NULL,\n"
-            "  \"direction\" VARCHAR(16) NOT NULL,\n"
-            "  \"checksum\" VARCHAR(64),\n"
-            "  \"started_at\" VARCHAR(32) NOT NULL,\n"
-            "  \"duration_ms\" INTEGER,\n"
-            "  \"run_by\" VARCHAR(255),\n"
-            "  \"outcome\" VARCHAR(16) NOT NULL,\n"
-            "  \"message\" TEXT\n"
-            ")");
+  lm_dialect_history_table(sb, table,
+                           "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT");
   return 0;
 }
 
@@ -299,12 +237,12 @@ const struct lm_dialect lm_dialect_sqlite = {
   .quote_literal = sqlite_quote_literal,
   .map_type = sqlite_map_type,
   .render_create_table = sqlite_create_table,
-  .render_drop_table = sqlite_drop_table,
+  .render_drop_table = lm_dialect_drop_table_std,
   .render_rename_table = sqlite_rename_table,
   .render_add_column = sqlite_add_column,
-  .render_drop_column = sqlite_drop_column,
+  .render_drop_column = lm_dialect_drop_column_std,
   .render_create_index = sqlite_create_index,
   .render_drop_index = sqlite_drop_index,
-  .render_version_table = sqlite_version_table,
+  .render_version_table = lm_dialect_version_table_std,
   .render_history_table = sqlite_history_table,
 };

@@ -149,10 +149,10 @@ line', '');
   describe("backends and projects", function()
     local saved = os.getenv("LMIGRATE_TEST_BACKENDS")
 
-    it("each_backend defaults to sqlite or follows LMIGRATE_TEST_BACKENDS", function()
+    it("each_backend defaults to both backends or follows LMIGRATE_TEST_BACKENDS", function()
       local list = h.each_backend()
       assert.truthy(#list >= 1)
-      if not saved then assert.same({ "sqlite" }, list) end
+      if not saved then assert.same({ "sqlite", "postgres" }, list) end
     end)
 
     it("db_url gives a fresh sqlite file URL in the directory", function()
