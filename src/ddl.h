@@ -48,4 +48,39 @@ struct lm_drop_index {
   int concurrently;
 };
 
+/* One table alteration (issue 4). PostgreSQL renders each as ALTER TABLE;
+** SQLite, where ALTER TABLE cannot do most of them, applies a batch of
+** them to one table through a rebuild (sqlite_rebuild.h). */
+enum lm_alter_kind {
+  LM_ALTER_COLUMN,       /* type / nullable / server_default / new_name */
+  LM_ALTER_ADD_COLUMN,   /* add (when plain ADD COLUMN cannot do it) */
+  LM_ALTER_DROP_COLUMN,
+  LM_ALTER_ADD_FOREIGN_KEY,
+  LM_ALTER_ADD_UNIQUE,
+  LM_ALTER_ADD_CHECK,
+  LM_ALTER_ADD_PRIMARY_KEY,
+  LM_ALTER_DROP_CONSTRAINT
+};
+
+struct lm_alter {
+  enum lm_alter_kind kind;
+  const char *column;          /* ALTER_COLUMN, DROP_COLUMN */
+  const char *type;            /* ALTER_COLUMN: new type, or NULL */
+  const char *using_expr;      /* ALTER_COLUMN: PostgreSQL USING, or NULL */
+  int nullable;                /* ALTER_COLUMN: -1 unchanged, 0 NOT NULL, 1 NULL */
+  int set_default;             /* ALTER_COLUMN: 0 unchanged, 1 set, -1 drop */
+  const char *server_default;  /* ALTER_COLUMN with set_default = 1 */
+  const char *new_name;        /* ALTER_COLUMN: rename to, or NULL */
+  const struct lm_column *add; /* ADD_COLUMN */
+  const char *name;            /* constraint name (ADD_*, DROP_CONSTRAINT) */
+  const char *const *cols;     /* ADD_FOREIGN_KEY/UNIQUE/PRIMARY_KEY columns */
+  int ncols;
+  const char *ref_table;       /* ADD_FOREIGN_KEY */
+  const char *const *ref_cols;
+  int nref_cols;
+  const char *on_delete;       /* ADD_FOREIGN_KEY, or NULL */
+  const char *on_update;
+  const char *check;           /* ADD_CHECK: SQL expression */
+};
+
 #endif
