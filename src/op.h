@@ -15,7 +15,10 @@ struct lm_opctx {
                           ** after which every op raises "op used outside
                           ** of its revision" */
   int transactional;      /* the running revision runs inside a transaction */
-  const char *phase;      /* "upgrade", "downgrade", "data"; borrowed */
+  const char *phase;      /* "upgrade", "downgrade", "data",
+                          ** "data_downgrade"; borrowed */
+  const char *revision;   /* the running revision's id; borrowed */
+  int verbosity;          /* -1 quiet, 0 normal, 1 verbose (progress) */
   char sqlstate[6];       /* out: SQLSTATE of the last database error an
                           ** op raised ("" if none), so the runner can
                           ** retry a lock timeout */

@@ -342,6 +342,8 @@ static int call_revision(struct run *r, int idx, enum lm_direction dir,
   ctx.conn = r->c;
   ctx.transactional = in_tx;
   ctx.phase = fname;
+  ctx.revision = lm_graph_rev(r->g, idx)->id;
+  ctx.verbosity = r->h->verbosity;
   *lock_timeout = 0;
   if ((rc = lm_sandbox_push_field(r->h, idx, fname)) != LUA_TFUNCTION) {
     lua_pop(L, 1);
