@@ -18,9 +18,11 @@ LUA_INCDIR ?= $(shell pkg-config --variable=includedir $(PKG_LUA) 2>/dev/null)/l
 LUA_LIBDIR ?=
 LUALIB    ?= lua5.4
 LUA       ?= lua5.4
+# libpq is not linked: backend_pg.c dlopen()s libpq.so.5 on the first
+# postgresql:// connection (src/pq.c). Building needs only its header
+# (libpq-dev); PGSQL_INCDIR may come from the environment or the command line.
 PG_CONFIG_INCDIR := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 PGSQL_INCDIR ?= $(PG_CONFIG_INCDIR)
-PGSQL_LIBDIR ?= $(shell pg_config --libdir 2>/dev/null)
 SQLITE_INCDIR ?= /usr/include
 SQLITE_LIBDIR ?=
 CFLAGS    ?= -O2 -g
@@ -39,18 +41,20 @@ INST_MANDIR ?= $(INST_PREFIX)/share/man/man1
 INSTALL     ?= install
 
 libdir_flag = $(if $(strip $(1)),-L$(strip $(1)))
-# LuaRocks may pass PGSQL_INCDIR=/usr/include, but Debian keeps libpq-fe.h
+incdir_flag = $(if $(strip $(1)),-I$(strip $(1)))
+# PGSQL_INCDIR may be /usr/include or empty, but Debian keeps libpq-fe.h
 # in a subdirectory: fall back to pg_config's directory then.
-PG_INC     = -I$(PGSQL_INCDIR) $(if $(wildcard $(PGSQL_INCDIR)/libpq-fe.h),,-I$(PG_CONFIG_INCDIR))
+PG_INC     = $(call incdir_flag,$(PGSQL_INCDIR)) $(if $(wildcard $(strip $(PGSQL_INCDIR))/libpq-fe.h),,-I$(PG_CONFIG_INCDIR))
 ALL_CFLAGS = $(WARN) $(CFLAGS) -fPIC -I$(LUA_INCDIR) $(PG_INC) -I$(SQLITE_INCDIR) -Isrc -I$(BUILD)
-LIBDIRS    = $(call libdir_flag,$(LUA_LIBDIR)) $(call libdir_flag,$(PGSQL_LIBDIR)) $(call libdir_flag,$(SQLITE_LIBDIR))
+LIBDIRS    = $(call libdir_flag,$(LUA_LIBDIR)) $(call libdir_flag,$(SQLITE_LIBDIR))
 # The module needs the database/crypto libraries but not liblua: the
-# interpreter that loads it provides the Lua API.
-DB_LIBS    = -lpq -lsqlite3 -lcrypto -lm
+# interpreter that loads it provides the Lua API. No -lpq (see above); -ldl
+# for dlopen (part of libc since glibc 2.34, a stub library there).
+DB_LIBS    = -lsqlite3 -lcrypto -lm -ldl
 # LUALIB is a library name (lua5.4) or, from LuaRocks, a file (liblua5.4.a).
 # LuaRocks passes it empty where it does not define it: fall back to lua5.4.
 LUALIB_NAME = $(or $(patsubst lib%,%,$(patsubst %.a,%,$(patsubst %.so,%,$(notdir $(strip $(LUALIB)))))),lua5.4)
-LIBS       = -l$(LUALIB_NAME) $(DB_LIBS) -ldl
+LIBS       = -l$(LUALIB_NAME) $(DB_LIBS)
 
 # Generated sources: build/templates.c from templates/ (tools/embed.lua).
 EMBED     := $(wildcard tools/embed.lua)

@@ -5,6 +5,8 @@
 ** parameters runs through the simple protocol (several statements allowed);
 ** with parameters it must be one statement. Runners are serialised by a
 ** session advisory lock keyed by a hash of "lmigrate:<key>".
+** libpq is loaded at connect (pq.h) and called through the connection's
+** table; a cursor holds its own reference on that table.
 ** Invariant: no function returns holding a PGresult it owns, except
 ** query(), whose result belongs to the returned cursor.
 */
@@ -18,6 +20,8 @@
 
 #include "backend.h"
 #include "dialect.h"
+#include "pg_scan.h"
+#include "pq.h"
 #include "sqlbuf.h"
 #include "url.h"
 
@@ -37,6 +41,7 @@
 
 struct pg_conn {
   struct lm_conn base;   /* must be first */
+  struct lm_pq *pq;      /* owned (one reference); libpq's functions */
   PGconn *pg;            /* owned; PQfinish */
   PGcancel *cancel;      /* owned; PQfreeCancel; NULL if libpq had none */
   int lock_timeout_ms;
@@ -51,6 +56,8 @@ struct blob {
 
 struct pg_cursor {
   struct lm_cursor base; /* must be first */
+  struct lm_pq *pq;      /* owned (one reference): outlives the connection
+                         ** when the cursor is closed after it */
   PGresult *res;         /* owned; PQclear (independent of the connection) */
   int row;               /* current row, -1 before the first step */
   int nrows, ncols;
@@ -58,143 +65,12 @@ struct pg_cursor {
                          ** current row, freed on step/close */
 };
 
-/* What scan_sql learns about a SQL text. */
-struct sqlscan {
-  int nstmts;            /* non-empty statements */
-  long maxref;           /* highest $N used, 0 for none */
-  unsigned char *used;   /* optional, nparams entries: used[k-1] = $k seen */
-  int nparams;
-  size_t want;           /* in: a byte offset into the SQL */
-  const char *want_start;/* out: start of the statement holding `want` */
-  const char *want_end;  /* out: its end (its ';' or the NUL) */
-};
-
 static PGconn *pg_of(struct lm_conn *c) {
   return ((struct pg_conn *)c)->pg;
 }
 
-/* ---------- SQL scanning ---------- */
-
-static int ident_char(unsigned char c) {
-  return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
-}
-
-/* Length of a dollar-quote opener at s ("$$", "$tag$"), 0 for none. */
-static size_t dollar_tag(const unsigned char *s) {
-  size_t n = 1;
-  if (s[0] != '$') return 0;
-  if (s[1] == '$') return 2;
-  if (!(isalpha(s[1]) || s[1] == '_' || s[1] >= 0x80)) return 0;
-  while (isalnum(s[n]) || s[n] == '_' || s[n] >= 0x80) n++;
-  return s[n] == '$' ? n + 1 : 0;
-}
-
-/* Walk sql the way the server's lexer splits it: strings ('..', E'..'),
-** quoted identifiers, -- and nested block comments, dollar-quoted bodies.
-** Counts statements separated by top-level ';' and notes the $N
-** parameters used outside those. */
-static void scan_sql(const char *sql, struct sqlscan *s) {
-  const unsigned char *start = (const unsigned char *)sql, *p = start;
-  const unsigned char *stmt = NULL;
-  s->nstmts = 0;
-  s->maxref = 0;
-  s->want_start = NULL;
-  while (*p) {
-    unsigned char c = *p;
-    if (c == '-' && p[1] == '-') {
-      while (*p && *p != '\n') p++;
-      continue;
-    }
-    if (c == '/' && p[1] == '*') {
-      int depth = 1;
-      p += 2;
-      while (*p && depth > 0) {
-        if (p[0] == '/' && p[1] == '*') {
-          depth++;
-          p += 2;
-        } else if (p[0] == '*' && p[1] == '/') {
-          depth--;
-          p += 2;
-        } else {
-          p++;
-        }
-      }
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f') {
-      p++;
-      continue;
-    }
-    if (c == ';') {
-      if (stmt != NULL) {
-        s->nstmts++;
-        if (s->want_start == NULL && (size_t)(p - start) >= s->want) {
-          s->want_start = (const char *)stmt;
-          s->want_end = (const char *)p;
-        }
-      }
-      stmt = NULL;
-      p++;
-      continue;
-    }
-    if (stmt == NULL) stmt = p;
-    if (c == '\'') {
-      /* E'..' (the E alone as a token) takes backslash escapes */
-      int esc = p > start && (p[-1] == 'E' || p[-1] == 'e') &&
-                (p - 1 == start || !ident_char(p[-2]));
-      p++;
-      while (*p) {
-        if (esc && *p == '\\' && p[1]) {
-          p += 2;
-        } else if (*p == '\'') {
-          if (p[1] != '\'') break;
-          p += 2;
-        } else {
-          p++;
-        }
-      }
-      if (*p) p++;
-      continue;
-    }
-    if (c == '"') {
-      p++;
-      while (*p && *p != '"') p++;
-      if (*p) p++;
-      continue;
-    }
-    if (c == '$' && (p == start || !ident_char(p[-1]))) {
-      size_t tag;
-      if (isdigit(p[1])) {
-        long k = 0;
-        p++;
-        while (isdigit(*p)) {
-          if (k < 100000000) k = k * 10 + (*p - '0');
-          p++;
-        }
-        if (k > s->maxref) s->maxref = k;
-        if (s->used != NULL && k >= 1 && k <= s->nparams) s->used[k - 1] = 1;
-        continue;
-      }
-      if ((tag = dollar_tag(p)) > 0) {
-        const unsigned char *q = p + tag;
-        while (*q && strncmp((const char *)q, (const char *)p, tag) != 0) q++;
-        p = *q ? q + tag : q;
-        continue;
-      }
-    }
-    if (ident_char(c)) {
-      while (*p && ident_char(*p)) p++;
-      continue;
-    }
-    p++;
-  }
-  if (stmt != NULL) {
-    s->nstmts++;
-    if (s->want_start == NULL) {
-      s->want_start = (const char *)stmt;
-      s->want_end = (const char *)p;
-    }
-  }
+static const struct lm_pq *pq_of(struct lm_conn *c) {
+  return ((struct pg_conn *)c)->pq;
 }
 
 /* ---------- errors ---------- */
@@ -258,34 +134,36 @@ static int pg_error(struct lm_conn *c, const PGresult *res, const char *sql,
                     struct lm_err *err) {
   char primary[LM_ERRMSG_MAX], detail[LM_ERRMSG_MAX / 2];
   char hint[LM_ERRMSG_MAX / 2], snip[SNIPPET_MAX + 4];
+  const struct lm_pq *pq = pq_of(c);
   const char *f, *state = NULL;
 
   detail[0] = hint[0] = snip[0] = '\0';
-  f = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  f = res ? pq->resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   if (f != NULL) {
     squash(primary, sizeof primary, f);
-    if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) != NULL)
+    if ((f = pq->resultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) != NULL)
       squash(detail, sizeof detail, f);
-    if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)) != NULL)
+    if ((f = pq->resultErrorField(res, PG_DIAG_MESSAGE_HINT)) != NULL)
       squash(hint, sizeof hint, f);
-    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    state = pq->resultErrorField(res, PG_DIAG_SQLSTATE);
   } else {
-    f = res ? PQresultErrorMessage(res) : NULL;
-    if (f == NULL || *f == '\0') f = PQerrorMessage(pg_of(c));
+    f = res ? pq->resultErrorMessage(res) : NULL;
+    if (f == NULL || *f == '\0') f = pq->errorMessage(pg_of(c));
     squash(primary, sizeof primary, f);
     if (primary[0] == '\0')
       snprintf(primary, sizeof primary, "%s", "unknown PostgreSQL error");
   }
-  if (PQstatus(pg_of(c)) == CONNECTION_BAD && strstr(primary, "connection") == NULL)
+  if (pq->status(pg_of(c)) == CONNECTION_BAD &&
+      strstr(primary, "connection") == NULL)
     snprintf(primary + strlen(primary), sizeof primary - strlen(primary),
              " (connection to the server lost)");
   if (sql != NULL) {
-    struct sqlscan sc;
-    const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION)
-                          : NULL;
+    struct lm_pg_scan sc;
+    const char *pos =
+      res ? pq->resultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
     memset(&sc, 0, sizeof sc);
     sc.want = pos ? char_offset(sql, atol(pos)) : 0;
-    scan_sql(sql, &sc);
+    lm_pg_scan(sql, &sc);
     if (sc.want_start != NULL) snippet(snip, sc.want_start, sc.want_end);
     else snippet(snip, sql, NULL);
   }
@@ -301,20 +179,22 @@ static int pg_error(struct lm_conn *c, const PGresult *res, const char *sql,
 
 /* Finish a COPY the server started (we have no data to give or take) so
 ** the connection stays usable. */
-static void abandon_copy(PGconn *pg, ExecStatusType st) {
+static void abandon_copy(struct lm_conn *c, ExecStatusType st) {
+  const struct lm_pq *pq = pq_of(c);
+  PGconn *pg = pg_of(c);
   PGresult *r;
   char *buf;
   if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
-    PQputCopyEnd(pg, "COPY is not supported by lmigrate's exec");
+    pq->putCopyEnd(pg, "COPY is not supported by lmigrate's exec");
   if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
-    while (PQgetCopyData(pg, &buf, 0) > 0) PQfreemem(buf);
-  while ((r = PQgetResult(pg)) != NULL) PQclear(r);
+    while (pq->getCopyData(pg, &buf, 0) > 0) pq->freemem(buf);
+  while ((r = pq->getResult(pg)) != NULL) pq->clear(r);
 }
 
 /* 0 when res is a success (rows or a command), else err filled. */
 static int check_result(struct lm_conn *c, PGresult *res, const char *sql,
                         struct lm_err *err) {
-  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  ExecStatusType st = res ? pq_of(c)->resultStatus(res) : PGRES_FATAL_ERROR;
   switch (st) {
   case PGRES_COMMAND_OK:
   case PGRES_TUPLES_OK:
@@ -323,7 +203,7 @@ static int check_result(struct lm_conn *c, PGresult *res, const char *sql,
   case PGRES_COPY_IN:
   case PGRES_COPY_OUT:
   case PGRES_COPY_BOTH:
-    abandon_copy(pg_of(c), st);
+    abandon_copy(c, st);
     return lm_err_set(err, "COPY FROM STDIN / TO STDOUT cannot run through "
                       "lmigrate; use INSERT or COPY with a server-side file");
   default:
@@ -345,11 +225,11 @@ struct pgparams {
 ** returns 1 for $N beyond nparams. used (nparams bytes or NULL) marks the
 ** parameters the SQL mentions. */
 static int check_sql(const char *sql, int nparams, unsigned char *used,
-                     struct sqlscan *sc, struct lm_err *err) {
+                     struct lm_pg_scan *sc, struct lm_err *err) {
   memset(sc, 0, sizeof *sc);
   sc->used = used;
   sc->nparams = nparams;
-  scan_sql(sql, sc);
+  lm_pg_scan(sql, sc);
   if (sc->maxref > nparams) {
     if (nparams == 0)
       return lm_err_set(err, "SQL uses $%ld but no parameters were given",
@@ -443,86 +323,86 @@ static int exec_params(struct lm_conn *c, const char *sql, int nparams,
   struct pgparams p;
   *res = NULL;
   if (make_params(nparams, params, used, &p, err)) return 1;
-  *res = PQexecParams(pg_of(c), sql, nparams, p.types, p.values, p.lengths,
-                      p.formats, 0);
+  *res = pq_of(c)->execParams(pg_of(c), sql, nparams, p.types, p.values,
+                             p.lengths, p.formats, 0);
   free(p.mem);
   return 0;
 }
 
 /* ---------- connection ---------- */
 
-/* connect: libpq parses the URL (so PG* variables and .pgpass apply);
-** NOTICEs are silenced. *out owned by the caller (close). */
+/* connect: loads libpq (pq.h; an error naming the package when it is
+** missing), then lets it parse the URL (so PG* variables and .pgpass
+** apply); NOTICEs are silenced. *out owned by the caller (close). */
 static int pg_connect(const struct lm_url *url,
                       const struct lm_connect_opts *opts,
                       struct lm_conn **out, struct lm_err *err) {
   static const char *const keys[] = { "dbname", "fallback_application_name",
                                       NULL };
   const char *vals[3];
+  const struct lm_pq *pq = NULL; /* borrowed from c->pq */
   struct pg_conn *c = NULL;
-  PGconn *pg = NULL;
   PGresult *res = NULL;
   char msg[LM_ERRMSG_MAX];
-  int ret = 1;
+  int ret = 1, version;
 
   *out = NULL;
-  if (url == NULL || url->kind != LM_URL_POSTGRES || url->raw == NULL) {
-    lm_err_set(err, "the PostgreSQL backend needs a postgresql:// URL");
-    goto done;
-  }
+  if (url == NULL || url->kind != LM_URL_POSTGRES || url->raw == NULL)
+    return lm_err_set(err, "the PostgreSQL backend needs a postgresql:// URL");
+  c = calloc(1, sizeof *c);
+  if (c == NULL) return lm_err_set(err, "out of memory");
+  if (lm_pq_open(&c->pq, err)) goto done;
+  pq = c->pq;
+  c->base.be = &lm_backend_pg;
+  c->base.dialect = &lm_dialect_pg;
+  c->lock_timeout_ms = opts != NULL ? opts->lock_timeout_ms : 0;
   vals[0] = url->raw;
   vals[1] = "lmigrate";
   vals[2] = NULL;
-  pg = PQconnectdbParams(keys, vals, 1);
-  if (pg == NULL) {
+  c->pg = pq->connectdbParams(keys, vals, 1);
+  if (c->pg == NULL) {
     lm_err_set(err, "cannot connect to %s: out of memory", url->redacted);
     goto done;
   }
-  if (PQstatus(pg) != CONNECTION_OK) {
-    squash(msg, sizeof msg, PQerrorMessage(pg));
+  if (pq->status(c->pg) != CONNECTION_OK) {
+    squash(msg, sizeof msg, pq->errorMessage(c->pg));
     lm_err_set(err, "cannot connect to %s: %s", url->redacted, msg);
     goto done;
   }
-  if (PQserverVersion(pg) < 110000) {
+  version = pq->serverVersion(c->pg);
+  if (version < 110000) {
     lm_err_set(err, "cannot use %s: lmigrate needs PostgreSQL 11 or later "
-               "(the server is %d.%d)", url->redacted,
-               PQserverVersion(pg) / 10000, PQserverVersion(pg) / 100 % 100);
+               "(the server is %d.%d)", url->redacted, version / 10000,
+               version / 100 % 100);
     goto done;
   }
-  c = calloc(1, sizeof *c);
-  if (c == NULL) {
-    lm_err_set(err, "out of memory");
-    goto done;
-  }
-  c->base.be = &lm_backend_pg;
-  c->base.dialect = &lm_dialect_pg;
-  c->pg = pg;
-  c->lock_timeout_ms = opts != NULL ? opts->lock_timeout_ms : 0;
-  pg = NULL;
-  res = PQexec(c->pg, "SET client_min_messages = warning");
+  res = pq->exec(c->pg, "SET client_min_messages = warning");
   if (check_result(&c->base, res, NULL, err)) {
     lm_err_prefix(err, "cannot set up the connection to %s", url->redacted);
     goto done;
   }
-  c->cancel = PQgetCancel(c->pg);
+  c->cancel = pq->getCancel(c->pg);
   *out = &c->base;
   c = NULL;
   ret = 0;
 done:
-  PQclear(res);
-  if (c != NULL) PQfinish(c->pg);
+  if (pq != NULL) pq->clear(res);
+  if (c != NULL && c->pq != NULL) {
+    c->pq->finish(c->pg);
+    lm_pq_close(c->pq);
+  }
   free(c);
-  PQfinish(pg);
   return ret;
 }
 
 /* close: the session's advisory locks and any open transaction end with
-** the session. */
+** the session. Cursors still open keep libpq loaded (their reference). */
 static void pg_close(struct lm_conn *conn) {
   struct pg_conn *c = (struct pg_conn *)conn;
   if (c == NULL) return;
-  if (c->cancel != NULL) PQfreeCancel(c->cancel);
-  PQfinish(c->pg);
+  if (c->cancel != NULL) c->pq->freeCancel(c->cancel);
+  c->pq->finish(c->pg);
+  lm_pq_close(c->pq);
   free(c);
 }
 
@@ -532,7 +412,7 @@ static void pg_close(struct lm_conn *conn) {
 static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
                    const struct lm_value *params, long long *changes,
                    struct lm_err *err) {
-  struct sqlscan sc;
+  struct lm_pg_scan sc;
   unsigned char *used = NULL;
   PGresult *res = NULL;
   int ret = 1;
@@ -541,7 +421,7 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
     return lm_err_set(err, "out of memory");
   if (check_sql(sql, nparams, used, &sc, err)) goto done;
   if (nparams == 0) {
-    res = PQexec(pg_of(c), sql);
+    res = pq_of(c)->exec(pg_of(c), sql);
   } else {
     if (sc.nstmts > 1) {
       lm_err_set(err, "parameters ($1..$N) need a single SQL statement, but "
@@ -552,10 +432,10 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
     if (exec_params(c, sql, nparams, params, used, &res, err)) goto done;
   }
   if (check_result(c, res, sql, err)) goto done;
-  if (changes != NULL) *changes = strtoll(PQcmdTuples(res), NULL, 10);
+  if (changes != NULL) *changes = strtoll(pq_of(c)->cmdTuples(res), NULL, 10);
   ret = 0;
 done:
-  PQclear(res);
+  pq_of(c)->clear(res);
   free(used);
   return ret;
 }
@@ -565,7 +445,7 @@ done:
 static int pg_query(struct lm_conn *c, const char *sql, int nparams,
                     const struct lm_value *params, struct lm_cursor **out,
                     struct lm_err *err) {
-  struct sqlscan sc;
+  struct lm_pg_scan sc;
   struct pg_cursor *cur = NULL;
   unsigned char *used = NULL;
   PGresult *res = NULL;
@@ -591,8 +471,8 @@ static int pg_query(struct lm_conn *c, const char *sql, int nparams,
     lm_err_set(err, "out of memory");
     goto done;
   }
-  cur->ncols = PQnfields(res);
-  cur->nrows = PQntuples(res);
+  cur->ncols = pq_of(c)->nfields(res);
+  cur->nrows = pq_of(c)->ntuples(res);
   cur->row = -1;
   if (cur->ncols > 0 &&
       (cur->blobs = calloc((size_t)cur->ncols, sizeof *cur->blobs)) == NULL) {
@@ -601,12 +481,13 @@ static int pg_query(struct lm_conn *c, const char *sql, int nparams,
     goto done;
   }
   cur->base.conn = c;
+  cur->pq = lm_pq_ref(((struct pg_conn *)c)->pq);
   cur->res = res;
   res = NULL;
   *out = &cur->base;
   ret = 0;
 done:
-  PQclear(res);
+  pq_of(c)->clear(res);
   free(used);
   return ret;
 }
@@ -615,7 +496,7 @@ static void free_blobs(struct pg_cursor *cur) {
   int i;
   if (cur->blobs == NULL) return;
   for (i = 0; i < cur->ncols; i++) {
-    if (cur->blobs[i].p != NULL) PQfreemem(cur->blobs[i].p);
+    if (cur->blobs[i].p != NULL) cur->pq->freemem(cur->blobs[i].p);
     cur->blobs[i].p = NULL;
     cur->blobs[i].n = 0;
   }
@@ -634,7 +515,8 @@ static int pg_cursor_ncols(struct lm_cursor *cur) {
 }
 
 static const char *pg_cursor_colname(struct lm_cursor *cur, int i) {
-  return PQfname(((struct pg_cursor *)cur)->res, i);
+  struct pg_cursor *c = (struct pg_cursor *)cur;
+  return c->pq->fname(c->res, i);
 }
 
 /* cursor_value: by column type: int2/4/8 -> INT, float4/8 -> FLOAT, bool
@@ -642,14 +524,15 @@ static const char *pg_cursor_colname(struct lm_cursor *cur, int i) {
 ** next step), everything else (numeric included) -> TEXT. */
 static void pg_cursor_value(struct lm_cursor *base, int i, struct lm_value *v) {
   struct pg_cursor *cur = (struct pg_cursor *)base;
+  const struct lm_pq *pq = cur->pq;
   const char *s;
   memset(v, 0, sizeof *v);
   v->type = LM_VNULL;
   if (cur->row < 0 || cur->row >= cur->nrows || i < 0 || i >= cur->ncols ||
-      PQgetisnull(cur->res, cur->row, i))
+      pq->getisnull(cur->res, cur->row, i))
     return;
-  s = PQgetvalue(cur->res, cur->row, i);
-  switch (PQftype(cur->res, i)) {
+  s = pq->getvalue(cur->res, cur->row, i);
+  switch (pq->ftype(cur->res, i)) {
   case OID_INT2:
   case OID_INT4:
   case OID_INT8:
@@ -667,7 +550,7 @@ static void pg_cursor_value(struct lm_cursor *base, int i, struct lm_value *v) {
     break;
   case OID_BYTEA: {
     struct blob *b = &cur->blobs[i];
-    if (b->p == NULL) b->p = PQunescapeBytea((const unsigned char *)s, &b->n);
+    if (b->p == NULL) b->p = pq->unescapeBytea((const unsigned char *)s, &b->n);
     if (b->p == NULL) break;   /* out of memory: reads as NULL */
     v->type = LM_VBLOB;
     v->s = (const char *)b->p;
@@ -677,19 +560,21 @@ static void pg_cursor_value(struct lm_cursor *base, int i, struct lm_value *v) {
   default:
     v->type = LM_VTEXT;
     v->s = s;
-    v->n = (size_t)PQgetlength(cur->res, cur->row, i);
+    v->n = (size_t)pq->getlength(cur->res, cur->row, i);
     break;
   }
 }
 
-/* cursor_close: touches only the result, never the connection, so it is
-** safe after the connection was closed. */
+/* cursor_close: touches only the result and the cursor's own reference on
+** the libpq table, never the connection, so it is safe after the
+** connection was closed (the last reference unloads the table). */
 static void pg_cursor_close(struct lm_cursor *base) {
   struct pg_cursor *cur = (struct pg_cursor *)base;
   if (cur == NULL) return;
   free_blobs(cur);
   free(cur->blobs);
-  PQclear(cur->res);
+  cur->pq->clear(cur->res);
+  lm_pq_close(cur->pq);
   free(cur);
 }
 
@@ -699,10 +584,11 @@ static void pg_cursor_close(struct lm_cursor *base) {
 ** tag copied (size 16). */
 static int simple(struct lm_conn *c, const char *sql, char *tag,
                   struct lm_err *err) {
-  PGresult *res = PQexec(pg_of(c), sql);
+  const struct lm_pq *pq = pq_of(c);
+  PGresult *res = pq->exec(pg_of(c), sql);
   int rc = check_result(c, res, sql, err);
-  if (rc == 0 && tag != NULL) snprintf(tag, 16, "%s", PQcmdStatus(res));
-  PQclear(res);
+  if (rc == 0 && tag != NULL) snprintf(tag, 16, "%s", pq->cmdStatus(res));
+  pq->clear(res);
   return rc;
 }
 
@@ -714,7 +600,7 @@ static int pg_begin(struct lm_conn *c, struct lm_err *err) {
 ** transaction (an earlier statement failed) is rolled back and reported. */
 static int pg_commit(struct lm_conn *c, struct lm_err *err) {
   char tag[16];
-  if (PQtransactionStatus(pg_of(c)) == PQTRANS_INERROR) {
+  if (pq_of(c)->transactionStatus(pg_of(c)) == PQTRANS_INERROR) {
     simple(c, "ROLLBACK", NULL, NULL);
     return lm_err_set(err, "cannot commit: an earlier statement in the "
                       "transaction failed; it was rolled back");
@@ -728,7 +614,7 @@ static int pg_commit(struct lm_conn *c, struct lm_err *err) {
 
 /* rollback: a no-op outside a transaction. */
 static int pg_rollback(struct lm_conn *c, struct lm_err *err) {
-  switch (PQtransactionStatus(pg_of(c))) {
+  switch (pq_of(c)->transactionStatus(pg_of(c))) {
   case PQTRANS_IDLE:
     return 0;
   case PQTRANS_UNKNOWN:
@@ -768,10 +654,11 @@ static int advisory(struct lm_conn *c, const char *fn, const char *key,
   v.n = name.len;
   if (exec_params(c, lm_sb_str(&sql), 1, &v, NULL, &res, err)) goto done;
   if (check_result(c, res, lm_sb_str(&sql), err)) goto done;
-  *result = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+  *result = pq_of(c)->ntuples(res) == 1 &&
+            pq_of(c)->getvalue(res, 0, 0)[0] == 't';
   ret = 0;
 done:
-  PQclear(res);
+  pq_of(c)->clear(res);
   lm_sb_free(&sql);
   lm_sb_free(&name);
   return ret;
@@ -811,7 +698,7 @@ static int pg_unlock(struct lm_conn *conn, const char *key,
   struct pg_conn *c = (struct pg_conn *)conn;
   int released = 0;
   if (c->locks == 0) return 0;
-  if (PQtransactionStatus(c->pg) == PQTRANS_INERROR &&
+  if (c->pq->transactionStatus(c->pg) == PQTRANS_INERROR &&
       simple(conn, "ROLLBACK", NULL, err))
     return 1;
   if (advisory(conn, "pg_advisory_unlock", key, &released, err)) return 1;
@@ -824,7 +711,7 @@ static int pg_unlock(struct lm_conn *conn, const char *key,
 static void pg_cancel(struct lm_conn *conn) {
   struct pg_conn *c = (struct pg_conn *)conn;
   char buf[256];
-  if (c != NULL && c->cancel != NULL) PQcancel(c->cancel, buf, sizeof buf);
+  if (c != NULL && c->cancel != NULL) c->pq->cancel(c->cancel, buf, sizeof buf);
 }
 
 /* set_limits: lock_timeout and statement_timeout in ms (0 = none), with
@@ -873,10 +760,10 @@ static int pg_table_exists(struct lm_conn *c, const char *schema,
   }
   if (exec_params(c, sql, 2, v, NULL, &res, err)) goto done;
   if (check_result(c, res, sql, err)) goto done;
-  *exists = PQntuples(res) > 0;
+  *exists = pq_of(c)->ntuples(res) > 0;
   ret = 0;
 done:
-  PQclear(res);
+  pq_of(c)->clear(res);
   return ret;
 }
 
