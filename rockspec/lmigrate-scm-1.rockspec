@@ -17,6 +17,8 @@ description = {
 lmigrate is a schema migration runner in the spirit of Alembic: a C host
 embedding Lua 5.4 runs revision scripts written in Lua against PostgreSQL
 (libpq) or SQLite. Ships the `lmigrate` CLI and the `lmigrate.core` module.
+libpq is loaded at run time, only for postgresql:// URLs: SQLite users need
+not install it.
 ]],
   homepage = "https://github.com/lmigrate/lmigrate",
   license = "MIT",
@@ -27,12 +29,12 @@ dependencies = {
   "lua >= 5.4, < 5.5",
 }
 
--- PGSQL checks the library only: Debian/Ubuntu keep libpq-fe.h in
--- /usr/include/postgresql, where LuaRocks' header search does not look.
--- The Makefile adds `pg_config --includedir` when PGSQL_INCDIR lacks it,
--- or pass PGSQL_INCDIR=... to luarocks.
+-- libpq is not linked (src/pq.c dlopen()s libpq.so.5 for postgresql://
+-- URLs), so it is no external dependency; the build needs its header
+-- libpq-fe.h (Debian/Ubuntu: libpq-dev), which LuaRocks' header search
+-- would not find in /usr/include/postgresql. The Makefile asks
+-- `pg_config --includedir`; elsewhere set PGSQL_INCDIR in the environment.
 external_dependencies = {
-  PGSQL = { library = "pq" },
   SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 
@@ -46,8 +48,6 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     LUA_LIBDIR = "$(LUA_LIBDIR)",
     LUALIB = "$(LUALIB)",
-    PGSQL_INCDIR = "$(PGSQL_INCDIR)",
-    PGSQL_LIBDIR = "$(PGSQL_LIBDIR)",
     SQLITE_INCDIR = "$(SQLITE_INCDIR)",
     SQLITE_LIBDIR = "$(SQLITE_LIBDIR)",
   },
