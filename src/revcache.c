@@ -7,7 +7,7 @@
 **   nentries x { u32 loc, str name, i64 size ino mtime_s mtime_ns ctime_s
 **                ctime_ns, str id, u32 n + n str (down, depends, labels),
 **                ostr message, ostr create_date, u8 transactional
-**                has_downgrade has_data, 64 bytes checksum }
+**                has_downgrade has_data (bits), 64 bytes checksum }
 **   "end\n" u32 nentries
 **
 ** str is u32 length, the bytes, a NUL; ostr uses length 0xffffffff for
@@ -27,7 +27,7 @@
 #include "checksum.h"
 #include "revcache.h"
 
-#define FORMAT 1u
+#define FORMAT 2u
 #define MAGIC "lmigrate-revcache\n"
 #define TRAILER "end\n"
 #define NOSTR 0xffffffffu
@@ -354,7 +354,7 @@ static struct lm_revision *build(struct lm_revcache *c, const char *meta,
     goto fail;
   rev->transactional = r.rd[0] != 0;
   rev->has_downgrade = r.rd[1] != 0;
-  rev->has_data = r.rd[2] != 0;
+  rev->has_data = r.rd[2];
   memcpy(rev->checksum, r.rd + 3, 64);
   rev->checksum[64] = '\0';
   if ((rev->path = strdup(path)) == NULL) goto fail;
@@ -496,7 +496,7 @@ static void put_entry(struct wbuf *b, const struct kept *k) {
   put_str(b, r->create_date);
   flags[0] = r->transactional != 0;
   flags[1] = r->has_downgrade != 0;
-  flags[2] = r->has_data != 0;
+  flags[2] = (unsigned char)r->has_data;
   put(b, flags, 3);
   put(b, r->checksum, 64);
 }

@@ -21,9 +21,13 @@ struct lm_revision {
   char *path;          /* owned; file path as shown to users */
   int transactional;   /* 1 unless `transactional = false` */
   int has_downgrade;   /* 1 when the file defines downgrade */
-  int has_data;        /* 1 when the file defines data */
+  int has_data;        /* LM_HAS_DATA | LM_HAS_DATA_DOWNGRADE: the file
+                       ** defines data / data_downgrade */
   char checksum[65];   /* hex SHA-256 of the file's bytes, NUL-terminated */
 };
+
+#define LM_HAS_DATA 1
+#define LM_HAS_DATA_DOWNGRADE 2
 
 /* A zeroed revision with transactional = 1; NULL on OOM. Caller frees
 ** with lm_revision_free (or hands ownership to lm_graph_add). */

@@ -27,6 +27,7 @@
 /* What one command's run needs besides the host. */
 struct run {
   struct lm_host *h;
+  char lock_key[300];           /* "<schema>.<version_table>" */
   struct lm_conn *c;            /* borrowed from h */
   const struct lm_backend *be;  /* borrowed; static */
   const struct lm_graph *g;     /* borrowed from h */
@@ -328,14 +329,14 @@ static void announce(struct run *r, enum lm_direction dir, int idx,
           rev->message ? rev->message : "", ms);
 }
 
-/* Call revision idx's upgrade/downgrade with a fresh op. On failure prints
-** the script's error and returns 1. */
-/* *lock_timeout is set when the failure was a lock wait that timed out;
-** such an error is not printed when `retry` says the step will be retried. */
-static int call_revision(struct run *r, int idx, enum lm_direction dir,
+/* Call revision idx's function `fname` (upgrade, downgrade, data,
+** data_downgrade) with a fresh op. On failure prints the script's error
+** and returns 1; *lock_timeout is set when the failure was a lock wait that
+** timed out, and such an error is only a warning when `retry` says the
+** step will be retried. */
+static int call_revision(struct run *r, int idx, const char *fname,
                          int in_tx, int retry, int *lock_timeout) {
   lua_State *L = r->h->L;
-  const char *fname = dir == LM_UP ? "upgrade" : "downgrade";
   struct lm_opctx ctx;
   int rc;
   memset(&ctx, 0, sizeof ctx);
@@ -371,14 +372,14 @@ static int call_revision(struct run *r, int idx, enum lm_direction dir,
 }
 
 /* Apply the configured per-revision limits (PostgreSQL lock_timeout and
-** statement_timeout) to the open transaction (local) or the session. */
-static int set_limits(struct run *r, int local, int on) {
+** statement_timeout) to the open transaction. */
+static int set_limits(struct run *r) {
   const struct lm_config *cfg = &r->h->cfg;
   struct lm_err err;
   if (r->be->set_limits == NULL) return 0;
   lm_err_clear(&err);
-  if (r->be->set_limits(r->c, on ? cfg->ddl_lock_timeout_ms : -1,
-                        on ? cfg->statement_timeout_ms : -1, local, &err))
+  if (r->be->set_limits(r->c, cfg->ddl_lock_timeout_ms,
+                        cfg->statement_timeout_ms, 1, &err))
     return lm_error("%s", err.msg);
   return 0;
 }
@@ -394,8 +395,10 @@ static void backoff(int attempt) {
   if (!lm_interrupted) nanosleep(&ts, NULL);
 }
 
-/* After a failed step: roll back and record the failure on its own. */
-static void record_failure(struct run *r, int idx, enum lm_direction dir,
+/* After a failed step: roll back and record the failure on its own.
+** direction is the history row's: "up", "down", or "data" for a failed
+** data phase (whose schema change stays committed). */
+static void record_failure(struct run *r, int idx, const char *direction,
                            double ms, int in_tx) {
   const struct lm_revision *rev = lm_graph_rev(r->g, idx);
   struct lm_err err;
@@ -408,13 +411,18 @@ static void record_failure(struct run *r, int idx, enum lm_direction dir,
     return;
   }
   if (r->be->begin(r->c, &err) == 0) {
-    if (write_history(r, idx, dir == LM_UP ? "up" : "down", "failed", ms,
-                      rev->message) == 0)
+    if (write_history(r, idx, direction, "failed", ms, rev->message) == 0)
       r->be->commit(r->c, &err);
     else
       r->be->rollback(r->c, &err);
   }
-  if (in_tx)
+  if (strcmp(direction, "data") == 0)
+    lm_error("the data phase of revision %s (%s) failed: its schema change "
+             "is committed, the revision is not marked applied; fix the "
+             "cause and run the command again: it resumes the data phase "
+             "(backfills continue from their last checkpoint)", rev->id,
+             rev->path);
+  else if (in_tx)
     lm_error("revision %s (%s) failed and was rolled back; revisions "
              "before it stay applied", rev->id, rev->path);
   else
@@ -424,31 +432,31 @@ static void record_failure(struct run *r, int idx, enum lm_direction dir,
              rev->path);
 }
 
-/* Run one step; heads is updated on success. The caller has already
-** opened the step's own transaction when it needs one. */
-static int run_step(struct run *r, int idx, enum lm_direction dir,
-                    struct lm_idset *heads) {
+/* Run revision idx's schema function (upgrade/downgrade) in the open
+** transaction (in_tx) or without one, retrying after lock timeouts when
+** the step has its own transaction. Records the failure itself. */
+static int run_schema(struct run *r, int idx, enum lm_direction dir,
+                      int own_tx, int in_tx, double t0) {
   const struct lm_revision *rev = lm_graph_rev(r->g, idx);
-  struct lm_idset next;
-  int own_tx = !r->single_tx && rev->transactional;
-  int in_tx = r->single_tx || rev->transactional;
-  double t0 = now_ms();
-  int rc = 1, attempt = 0;
-  lm_idset_init(&next);
-  if (r->offline) announce(r, dir, idx, 0);
+  const char *fname = dir == LM_UP ? "upgrade" : "downgrade";
+  const char *label = dir == LM_UP ? "up" : "down";
+  int attempt = 0;
   for (;;) {
     int retry = own_tx && attempt < r->h->cfg.lock_retries, timed_out = 0;
-    if (set_limits(r, in_tx, 1)) {
-      record_failure(r, idx, dir, now_ms() - t0, in_tx);
-      goto done;
+    int rc;
+    /* Limits guard the application against a revision's transaction
+    ** queueing behind its locks. A non-transactional revision runs
+    ** without them: CREATE INDEX CONCURRENTLY waits for running
+    ** transactions by design, and cannot be retried. */
+    if (in_tx && set_limits(r)) {
+      record_failure(r, idx, label, now_ms() - t0, in_tx);
+      return 1;
     }
-    rc = call_revision(r, idx, dir, in_tx, retry, &timed_out);
-    if (!in_tx && set_limits(r, 0, 0)) rc = 1;
-    if (rc == 0) break;
-    rc = 1;
+    rc = call_revision(r, idx, fname, in_tx, retry, &timed_out);
+    if (rc == 0) return 0;
     if (!(timed_out && retry) || lm_interrupted) {
-      record_failure(r, idx, dir, now_ms() - t0, in_tx);
-      goto done;
+      record_failure(r, idx, label, now_ms() - t0, in_tx);
+      return 1;
     }
     /* A lock wait timed out: another session holds a lock the revision
     ** needs. Give the application its lock back, wait, try again. */
@@ -456,11 +464,68 @@ static int run_step(struct run *r, int idx, enum lm_direction dir,
     lm_warn("revision %s: lock wait timed out after %d ms; rolled back, "
             "retry %d of %d", rev->id, r->h->cfg.ddl_lock_timeout_ms,
             attempt, r->h->cfg.lock_retries);
-    if (tx(r, r->be->rollback)) goto done;
+    if (tx(r, r->be->rollback)) return 1;
     backoff(attempt);
-    if (tx(r, r->be->begin)) goto done;
+    if (tx(r, r->be->begin)) return 1;
   }
-  rc = 1;
+}
+
+/* Run revision idx's data phase (data or data_downgrade) outside any
+** transaction: op.backfill and friends commit batch by batch. */
+static int run_data(struct run *r, int idx, enum lm_direction dir,
+                    double t0) {
+  int timed_out;
+  if (call_revision(r, idx, dir == LM_UP ? "data" : "data_downgrade", 0, 0,
+                    &timed_out) == 0)
+    return 0;
+  record_failure(r, idx, "data", now_ms() - t0, 0);
+  return 1;
+}
+
+/* Run one step; heads is updated on success. The caller has already
+** opened the step's own transaction when it needs one. A revision with a
+** data phase: upgrade commits (history row 'data', version table not yet
+** moved), data runs, then the version rows and the 'applied' row commit;
+** data_pending says a previous run got as far as the data phase, so only
+** data and the rest run. A downgrade runs data_downgrade first. */
+static int run_step(struct run *r, int idx, enum lm_direction dir,
+                    struct lm_idset *heads, int data_pending) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  struct lm_idset next;
+  int own_tx = !r->single_tx && rev->transactional;
+  int in_tx = r->single_tx || rev->transactional;
+  int data = rev->has_data &
+             (dir == LM_UP ? LM_HAS_DATA : LM_HAS_DATA_DOWNGRADE);
+  double t0 = now_ms();
+  int rc = 1;
+  lm_idset_init(&next);
+  if (r->offline) announce(r, dir, idx, 0);
+  if (data && (dir == LM_DOWN || data_pending)) {
+    /* The data phase runs outside the step's transaction. */
+    if (own_tx && tx(r, r->be->commit)) goto done;
+    if (dir == LM_UP) lm_info(r->h, "Resuming the data phase of %s", rev->id);
+    if (run_data(r, idx, dir, t0)) goto done;
+    if (own_tx && tx(r, r->be->begin)) goto done;
+  }
+  if (!(dir == LM_UP && data_pending) &&
+      run_schema(r, idx, dir, own_tx, in_tx, t0))
+    goto done;
+  if (dir == LM_UP && data && !data_pending) {
+    /* Schema committed, data next: record where we are first. */
+    if (!in_tx && tx(r, r->be->begin)) goto done;
+    if (write_history(r, idx, "up", "data", now_ms() - t0, rev->message) ||
+        tx(r, r->be->commit)) {
+      record_failure(r, idx, "up", now_ms() - t0, 1);
+      goto done;
+    }
+    if (run_data(r, idx, dir, t0)) goto done;
+    in_tx = 0;      /* what follows opens its own transaction */
+    own_tx = 0;
+  } else if (dir == LM_UP && data_pending && own_tx) {
+    in_tx = 0;
+    own_tx = 0;
+    if (tx(r, r->be->commit)) goto done;
+  }
   if (copy_heads(&next, heads) || lm_graph_step_heads(r->g, &next, idx, dir)) {
     lm_error("out of memory");
     goto done;
@@ -469,11 +534,11 @@ static int run_step(struct run *r, int idx, enum lm_direction dir,
   if (write_heads(r, heads, &next) ||
       write_history(r, idx, dir == LM_UP ? "up" : "down", "applied",
                     now_ms() - t0, rev->message)) {
-    record_failure(r, idx, dir, now_ms() - t0, 1);
+    record_failure(r, idx, dir == LM_UP ? "up" : "down", now_ms() - t0, 1);
     goto done;
   }
   if ((own_tx || !in_tx) && tx(r, r->be->commit)) {
-    record_failure(r, idx, dir, now_ms() - t0, 1);
+    record_failure(r, idx, dir == LM_UP ? "up" : "down", now_ms() - t0, 1);
     goto done;
   }
   if (copy_heads(heads, &next)) goto done;
@@ -495,6 +560,9 @@ static int run_init(struct run *r, struct lm_host *h, int offline) {
   r->offline = offline;
   r->single_tx = !h->cfg.transaction_per_migration;
   who_am_i(r->who, sizeof r->who);
+  snprintf(r->lock_key, sizeof r->lock_key, "%s%s%s",
+           h->cfg.version_table_schema ? h->cfg.version_table_schema : "",
+           h->cfg.version_table_schema ? "." : "", h->cfg.version_table);
   return 0;
 }
 
@@ -584,11 +652,69 @@ done:
   return rc;
 }
 
+/* The revision whose data phase a previous run started but did not finish:
+** the newest history row among applied/stamped/data rows says 'data'.
+** *idx = -1 when there is none. 0, or 1 after a database error. */
+static int read_pending_data(struct lm_host *h, int *idx) {
+  const struct lm_backend *be = h->conn->be;
+  struct lm_cursor *cur = NULL;
+  struct lm_sqlbuf sql;
+  struct lm_err err;
+  int exists = 0, st, rc = 0;
+  *idx = -1;
+  if (be->is_offline) return 0;
+  lm_err_clear(&err);
+  if (be->table_exists(h->conn, h->cfg.version_table_schema,
+                       h->cfg.history_table, &exists, &err))
+    return lm_error("%s", err.msg);
+  if (!exists) return 0;
+  lm_sb_init(&sql);
+  lm_sb_add(&sql, "SELECT revision, outcome FROM ");
+  if (h->cfg.version_table_schema) {
+    h->conn->dialect->quote_ident(&sql, h->cfg.version_table_schema);
+    lm_sb_addc(&sql, '.');
+  }
+  h->conn->dialect->quote_ident(&sql, h->cfg.history_table);
+  lm_sb_add(&sql, " WHERE outcome IN ('applied', 'stamped', 'data') "
+                  "ORDER BY id DESC LIMIT 1");
+  if (!lm_sb_ok(&sql) ||
+      be->query(h->conn, lm_sb_str(&sql), 0, NULL, &cur, &err)) {
+    rc = lm_error("reading the history table: %s", err.msg);
+    goto done;
+  }
+  st = be->cursor_step(cur, &err);
+  if (st < 0) {
+    rc = lm_error("reading the history table: %s", err.msg);
+  } else if (st == 1) {
+    struct lm_value id, outcome;
+    char buf[80];
+    be->cursor_value(cur, 0, &id);
+    be->cursor_value(cur, 1, &outcome);
+    if (id.type == LM_VTEXT && id.n < sizeof buf && outcome.type == LM_VTEXT &&
+        outcome.n == 4 && memcmp(outcome.s, "data", 4) == 0) {
+      memcpy(buf, id.s, id.n);
+      buf[id.n] = '\0';
+      *idx = lm_graph_index(h->graph, buf);
+    }
+  }
+done:
+  be->cursor_close(cur);
+  lm_sb_free(&sql);
+  return rc;
+}
+
 int lm_runner_check_failure(struct lm_host *h, int refuse) {
   char when[40];
   int idx;
   const struct lm_revision *rev;
   if (read_blocking_failure(h, &idx, when)) return 1;
+  if (idx < 0 && !refuse) {
+    if (read_pending_data(h, &idx)) return 1;
+    if (idx >= 0)
+      printf("%s (in data phase: schema applied, data not finished; "
+             "`lmigrate upgrade` resumes it)\n", lm_graph_rev(h->graph, idx)->id);
+    return 0;
+  }
   if (idx < 0) return 0;
   rev = lm_graph_rev(h->graph, idx);
   if (!refuse) {
@@ -610,13 +736,13 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   struct run r;
   struct lm_idset heads, seen, steps;
   struct lm_err err;
-  int rc = 1, i, ready = 0;
+  int rc = 1, i, ready = 0, pending = -1;
   lm_idset_init(&heads);
   lm_idset_init(&seen);
   lm_idset_init(&steps);
   lm_err_clear(&err);
   if (run_init(&r, h, o->offline)) goto done;
-  if (r.be->lock(r.c, h->cfg.version_table, &err)) {
+  if (r.be->lock(r.c, r.lock_key, &err)) {
     lm_error("%s", err.msg);
     goto unlock;
   }
@@ -634,11 +760,28 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     rc = 0;
     goto unlock;
   }
+  if (read_pending_data(h, &pending)) goto unlock;
   for (i = 0; i < steps.n; i++) {
     const struct lm_revision *rev = lm_graph_rev(r.g, steps.v[i]);
+    int data = rev->has_data &
+               (o->dir == LM_UP ? LM_HAS_DATA : LM_HAS_DATA_DOWNGRADE);
     /* Every planned file compiles before the first write (cached
     ** metadata leaves files uncompiled until they are needed). */
     if (lm_sandbox_compile(h, steps.v[i])) goto unlock;
+    if (!rev->transactional && r.single_tx) {
+      lm_error("%s: revision %s is non-transactional (transactional = "
+               "false); it cannot run inside the single transaction of "
+               "transaction_per_migration = false: run it on its own or set "
+               "transaction_per_migration = true", rev->path, rev->id);
+      goto unlock;
+    }
+    if (data && (o->offline || r.single_tx)) {
+      lm_error("%s: revision %s has a data phase, which commits batch by "
+               "batch against a live database; it cannot run %s", rev->path,
+               rev->id, o->offline ? "in --sql (offline) mode"
+                                   : "with transaction_per_migration = false");
+      goto unlock;
+    }
     if (o->dir == LM_DOWN && !rev->has_downgrade) {
       lm_error("%s: revision %s has no downgrade function, so it cannot be "
                "reverted; nothing was changed", rev->path, rev->id);
@@ -687,7 +830,10 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     } else if (own_tx && tx(&r, r.be->begin)) {
       goto unlock;
     }
-    if (run_step(&r, idx, o->dir, &heads)) goto unlock;
+    if (lm_interrupted) goto unlock;   /* main reports it; nothing half-done */
+    if (run_step(&r, idx, o->dir, &heads, o->dir == LM_UP && idx == pending))
+      goto unlock;
+    if (idx == pending) pending = -1;
     ready++;
   }
   if (r.single_tx && tx(&r, r.be->commit)) goto unlock;
@@ -697,7 +843,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
 rollback:
   r.be->rollback(r.c, &err);
 unlock:
-  r.be->unlock(r.c, h->cfg.version_table, &err);
+  r.be->unlock(r.c, r.lock_key, &err);
 done:
   lm_idset_free(&heads);
   lm_idset_free(&seen);

@@ -32,7 +32,8 @@
 
 static const char *const rev_keys[] = {
   "revision", "down_revision", "branch_labels", "depends_on", "message",
-  "create_date", "transactional", "upgrade", "downgrade", NULL
+  "create_date", "transactional", "upgrade", "downgrade", "data",
+  "data_downgrade", NULL
 };
 
 /* __index of a revision environment: the shared globals, or an error.
@@ -186,10 +187,7 @@ static int read_revision(lua_State *L, const char *path,
     if (!known) {
       const char *s = lm_suggest(k, rev_keys);
       int rc;
-      if (strcmp(k, "data") == 0 || strcmp(k, "data_downgrade") == 0)
-        rc = lm_error("%s: the '%s' phase is not supported yet; do the data"
-                      " work in upgrade", path, k);
-      else if (s)
+      if (s)
         rc = lm_error("%s: unknown field '%s' (did you mean '%s'?)", path, k,
                       s);
       else
@@ -238,6 +236,17 @@ static int read_revision(lua_State *L, const char *path,
   if (t != LUA_TNIL && t != LUA_TFUNCTION)
     return lm_error("%s: 'downgrade' must be a function", path);
   r->has_downgrade = (t == LUA_TFUNCTION);
+  r->has_data = 0;
+  t = lua_getfield(L, -1, "data");
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    return lm_error("%s: 'data' must be a function", path);
+  if (t == LUA_TFUNCTION) r->has_data |= LM_HAS_DATA;
+  t = lua_getfield(L, -1, "data_downgrade");
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    return lm_error("%s: 'data_downgrade' must be a function", path);
+  if (t == LUA_TFUNCTION) r->has_data |= LM_HAS_DATA_DOWNGRADE;
   return 0;
 }
 
