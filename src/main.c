@@ -84,8 +84,10 @@ static void usage(FILE *f) {
   for (i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-10s %s\n", lm_commands[i].name, lm_commands[i].summary);
   fprintf(f, "\nURLs: sqlite:PATH, sqlite:///rel.db, sqlite:////abs.db, "
-             "sqlite::memory:\nExit status: 0 ok, 1 failure, 2 usage "
-             "error. See docs/cli.md.\n");
+             "sqlite::memory:,\n      postgresql://user:pass@host:port/db "
+             "(any libpq URI; PG* variables, .pgpass)\n"
+             "Exit status: 0 ok, 1 failure, 2 usage error, 130/143 "
+             "interrupted. See docs/cli.md.\n");
 }
 
 static const struct lm_command *find_command(const char *name) {

@@ -968,13 +968,18 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
   struct lm_idset heads, want, next, one;
   struct lm_err err;
   unsigned char *anc = NULL, *mark = NULL;
-  int rc = 1, i, j, n;
+  int rc = 1, i, j, n, locked = 0;
   lm_idset_init(&heads);
   lm_idset_init(&want);
   lm_idset_init(&next);
   lm_idset_init(&one);
   lm_err_clear(&err);
   if (run_init(&r, h, offline)) goto done;
+  if (r.be->lock(r.c, r.lock_key, &err)) {
+    lm_error("%s", err.msg);
+    goto done;
+  }
+  locked = 1;
   n = lm_graph_count(r.g);
   if (lm_graph_resolve(r.g, target, &want, &err)) {
     lm_error("%s", err.msg);
@@ -1007,11 +1012,17 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
   lm_sb_add(&r.sql, "DELETE FROM ");
   add_table(&r, h->cfg.version_table);
   if (run_sql(&r, 0, NULL)) goto rollback;
-  heads.n = 0;
-  if (write_heads(&r, &heads, &next)) goto rollback;
+  /* History: the revisions stamped on, and the heads stamped off (so that
+  ** validate and the failure check see the change). */
+  for (i = 0; i < heads.n; i++)
+    if (!lm_idset_has(&next, heads.v[i]) &&
+        write_history(&r, heads.v[i], "down", "stamped", 0, "stamp"))
+      goto rollback;
   for (i = 0; i < want.n; i++)
     if (write_history(&r, want.v[i], "up", "stamped", 0, "stamp"))
       goto rollback;
+  heads.n = 0;
+  if (write_heads(&r, &heads, &next)) goto rollback;
   if (tx(&r, r.be->commit)) goto done;
   {
     char cur[512];
@@ -1024,6 +1035,7 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
 rollback:
   r.be->rollback(r.c, &err);
 done:
+  if (locked) r.be->unlock(r.c, r.lock_key, &err);
   free(anc);
   free(mark);
   lm_idset_free(&heads);
