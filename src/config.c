@@ -58,6 +58,38 @@ static int add_location(struct lm_config *c, const char *dir) {
   return 0;
 }
 
+static const char *const hook_names[] = {
+  "before_upgrade", "after_upgrade", "before_revision", "after_revision",
+  "on_error", NULL
+};
+
+/* The hooks table at -1: known names only, each a function. */
+static int check_hooks(lua_State *L, const char *path) {
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    int i, known = 0;
+    for (i = 0; hook_names[i]; i++)
+      if (strcmp(k, hook_names[i]) == 0) known = 1;
+    if (!known) {
+      const char *s = lm_suggest(k, hook_names);
+      lua_pop(L, 2);
+      if (s)
+        return lm_error("%s: unknown hook '%s' (did you mean '%s'?)", path, k,
+                        s);
+      return lm_error("%s: unknown hook '%s' (hooks: before_upgrade, "
+                      "after_upgrade, before_revision, after_revision, "
+                      "on_error)", path, k);
+    }
+    if (lua_type(L, -1) != LUA_TFUNCTION) {
+      lua_pop(L, 2);
+      return lm_error("%s: hook '%s' must be a function", path, k);
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
 /* A number of seconds (>= 0, may be fractional) into *ms; absent keys
 ** leave *ms unchanged. 0 ok, 1 after printing an error. */
 static int get_seconds(lua_State *L, const char *path, const char *key,
@@ -177,9 +209,17 @@ static int read_table(struct lm_host *h) {
   }
   lua_pop(L, 1);
   t = lua_getfield(L, -1, "hooks");
-  if (t != LUA_TNIL)
-    lm_warn("%s: 'hooks' are not supported yet and are ignored", c->path);
-  lua_pop(L, 1);
+  if (t == LUA_TTABLE) {
+    if (check_hooks(L, c->path)) {
+      lua_pop(L, 1);
+      return 1;
+    }
+    c->hooks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    if (t != LUA_TNIL)
+      return lm_error("%s: 'hooks' must be a table of functions", c->path);
+  }
   return 0;
 }
 
@@ -211,6 +251,7 @@ int lm_host_load_config(struct lm_host *h) {
   const char *env;
   int rc = 0;
   c->transaction_per_migration = 1;
+  c->hooks_ref = LUA_NOREF;
   c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
   c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;

@@ -31,6 +31,8 @@ struct lm_config {
   int lock_retries;           /* retries of a step after a lock timeout;
                               ** default 3; lock_retries */
   char *revision_template;    /* owned; project template path or NULL */
+  int hooks_ref;              /* registry ref to the hooks table, or
+                              ** LUA_NOREF */
 };
 
 struct lm_host {

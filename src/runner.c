@@ -35,6 +35,8 @@ struct run {
   char who[320];
   int offline;
   int single_tx;                /* one transaction around the whole run */
+  enum lm_direction dir;        /* of the command */
+  char errmsg[LM_ERRMSG_MAX];   /* the last revision error, for on_error */
 };
 
 static double now_ms(void) {
@@ -361,6 +363,7 @@ static int call_revision(struct run *r, int idx, const char *fname,
   if (rc) {
     *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
                     strcmp(ctx.sqlstate, r->be->lock_timeout_sqlstate) == 0;
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", lua_tostring(L, -1));
     if (*lock_timeout && retry)
       lm_warn("%s", lua_tostring(L, -1));
     else
@@ -395,6 +398,51 @@ static void backoff(int attempt) {
   if (!lm_interrupted) nanosleep(&ts, NULL);
 }
 
+/* Call config hook `name` when the config defines it, with a context
+** table: command direction, revision (idx >= 0) and its message, phase,
+** the URL without its password, elapsed_ms, and error for on_error.
+** Returns 0, or 1 after printing the hook's error (file:line). */
+static int call_hook(struct run *r, const char *name, int idx, double ms,
+                     const char *error) {
+  lua_State *L = r->h->L;
+  if (r->h->cfg.hooks_ref == LUA_NOREF || r->offline) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->h->cfg.hooks_ref);
+  if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "hook");
+  lua_pushstring(L, r->dir == LM_UP ? "up" : "down");
+  lua_setfield(L, -2, "direction");
+  lua_pushstring(L, lm_host_url_display(r->h));
+  lua_setfield(L, -2, "url");
+  lua_pushinteger(L, (lua_Integer)(ms + 0.5));
+  lua_setfield(L, -2, "elapsed_ms");
+  if (idx >= 0) {
+    const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+    lua_pushstring(L, rev->id);
+    lua_setfield(L, -2, "revision");
+    lua_pushstring(L, rev->message ? rev->message : "");
+    lua_setfield(L, -2, "message");
+    lua_pushstring(L, rev->path);
+    lua_setfield(L, -2, "path");
+  }
+  if (error) {
+    lua_pushstring(L, error);
+    lua_setfield(L, -2, "error");
+  }
+  if (lm_host_pcall(r->h, 1, 0)) {
+    lm_error("%s (in the %s hook)", lua_tostring(L, -1), name);
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 1;
+  }
+  return 0;
+}
+
 /* After a failed step: roll back and record the failure on its own.
 ** direction is the history row's: "up", "down", or "data" for a failed
 ** data phase (whose schema change stays committed). */
@@ -404,6 +452,8 @@ static void record_failure(struct run *r, int idx, const char *direction,
   struct lm_err err;
   lm_err_clear(&err);
   if (in_tx) r->be->rollback(r->c, &err);
+  if (call_hook(r, "on_error", idx, ms, r->errmsg[0] ? r->errmsg : "failed"))
+    lm_warn("the on_error hook itself failed (above)");
   if (r->offline) return;
   if (r->single_tx) {
     lm_error("revision %s (%s) failed; the whole run was rolled back, "
@@ -737,6 +787,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   struct lm_idset heads, seen, steps;
   struct lm_err err;
   int rc = 1, i, ready = 0, pending = -1;
+  double t0, t_run = now_ms();
   lm_idset_init(&heads);
   lm_idset_init(&seen);
   lm_idset_init(&steps);
@@ -790,6 +841,8 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   }
   if (!o->offline && o->dir == LM_UP && lm_runner_validate(h, 1) < 0)
     goto unlock;
+  r.dir = o->dir;
+  if (call_hook(&r, "before_upgrade", -1, 0, NULL)) goto unlock;
   if (r.single_tx && tx(&r, r.be->begin)) goto unlock;
   if (!r.single_tx && !o->offline && tx(&r, r.be->begin)) goto unlock;
   if (ensure_tables(&r)) goto rollback;
@@ -831,14 +884,25 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
       goto unlock;
     }
     if (lm_interrupted) goto unlock;   /* main reports it; nothing half-done */
+    t0 = now_ms();
+    if (call_hook(&r, "before_revision", idx, 0, NULL)) {
+      record_failure(&r, idx, o->dir == LM_UP ? "up" : "down", 0,
+                     own_tx || r.single_tx);
+      goto unlock;
+    }
     if (run_step(&r, idx, o->dir, &heads, o->dir == LM_UP && idx == pending))
       goto unlock;
+    if (call_hook(&r, "after_revision", idx, now_ms() - t0, NULL)) {
+      lm_error("revision %s is applied; the run stopped after it because "
+               "the after_revision hook failed", lm_graph_rev(r.g, idx)->id);
+      goto unlock;
+    }
     if (idx == pending) pending = -1;
     ready++;
   }
   if (r.single_tx && tx(&r, r.be->commit)) goto unlock;
   if (ready == 0) nothing_to_do(&r, o, &heads);
-  rc = 0;
+  rc = call_hook(&r, "after_upgrade", -1, now_ms() - t_run, NULL);
   goto unlock;
 rollback:
   r.be->rollback(r.c, &err);
