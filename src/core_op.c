@@ -44,7 +44,8 @@ static int render_gc(lua_State *L) {
 }
 
 /* Call the function at fidx with the op table bound to ctx (op.x: the
-** table at xidx, 0 for none), then release ctx. Returns the lua_pcall status, leaving
+** table at xidx, 0 for none), run what it queued (lm_op_flush), then
+** release ctx. Returns the lua_pcall status, leaving
 ** either the results or the error message on the stack above base. */
 static int call_with_op(lua_State *L, int fidx, struct lm_opctx *ctx,
                         int xidx) {
@@ -52,6 +53,14 @@ static int call_with_op(lua_State *L, int fidx, struct lm_opctx *ctx,
   lua_pushvalue(L, fidx);
   lm_op_push(L, ctx, xidx);
   st = lua_pcall(L, 1, LUA_MULTRET, 0);
+  if (st == LUA_OK) {   /* as the runner does: queued rebuilds run now */
+    struct lm_err err;
+    lm_err_clear(&err);
+    if (lm_op_flush(L, ctx, &err)) {
+      lua_pushstring(L, err.msg);
+      st = LUA_ERRRUN;
+    }
+  }
   lm_op_release(L, ctx);
   return st;
 }

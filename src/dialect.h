@@ -40,6 +40,32 @@ struct lm_dialect {
   int (*render_drop_index)(struct lm_sqlbuf *sb,
                            const struct lm_drop_index *ix,
                            struct lm_err *err);
+  /* One table alteration (ddl.h) as ALTER TABLE. May append several
+  ** statements separated by ";\n" (PostgreSQL: RENAME COLUMN is its own
+  ** statement after the ALTER COLUMN clauses). A dialect renders only the
+  ** alterations its needs_rebuild says no to. */
+  int (*render_alter)(struct lm_sqlbuf *sb, const char *table,
+                      const struct lm_alter *a, struct lm_err *err);
+  /* NULL when every alteration is an ALTER TABLE. Else 1 when a needs a
+  ** table rebuild (sqlite_rebuild.h) instead of render_alter. */
+  int (*needs_rebuild)(const struct lm_alter *a);
+  /* NULL, or 1 when render_alter's statement for a failed with msg for a
+  ** reason a rebuild does not have (SQLite: "cannot drop UNIQUE column",
+  ** "error in index ix after drop column", "Cannot add a ... column"). */
+  int (*rebuild_after_error)(const struct lm_alter *a, const char *msg);
+  /* COMMENT ON TABLE t / COLUMN t.c IS 'text' (text NULL: IS NULL).
+  ** column NULL: the table's comment. An error where there are none. */
+  int (*render_comment)(struct lm_sqlbuf *sb, const char *table,
+                        const char *column, const char *text,
+                        struct lm_err *err);
+  /* CREATE SCHEMA [IF NOT EXISTS] / DROP SCHEMA [IF EXISTS] [CASCADE];
+  ** an error where there are no schemas. */
+  int (*render_create_schema)(struct lm_sqlbuf *sb, const char *name,
+                              int if_not_exists, struct lm_err *err);
+  int (*render_drop_schema)(struct lm_sqlbuf *sb, const char *name,
+                            int if_exists, int cascade, struct lm_err *err);
+  /* How many bound parameters one statement may have. */
+  int max_params;
   /* CREATE TABLE IF NOT EXISTS for the version table
   ** (version_num VARCHAR(64) NOT NULL PRIMARY KEY). */
   int (*render_version_table)(struct lm_sqlbuf *sb, const char *table,
@@ -89,6 +115,19 @@ int lm_dialect_render_references(const struct lm_dialect *d,
 void lm_dialect_render_collist(const struct lm_dialect *d,
                                struct lm_sqlbuf *sb,
                                const char *const *cols, int ncols);
+
+/* Append ` CONSTRAINT "name" FOREIGN KEY (a) REFERENCES "t" (b) [ON ..]`,
+** ` CONSTRAINT "name" UNIQUE (a, b)`, `... PRIMARY KEY (a)` or
+** `... CHECK (expr)` for an ADD_* alteration (the part after ADD). */
+int lm_dialect_render_constraint(const struct lm_dialect *d,
+                                 struct lm_sqlbuf *sb,
+                                 const struct lm_alter *a,
+                                 struct lm_err *err);
+/* INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4), ... for nrows
+** rows of ncols values, numbered from $1. */
+void lm_dialect_render_insert(const struct lm_dialect *d,
+                              struct lm_sqlbuf *sb, const char *table,
+                              const char *const *cols, int ncols, int nrows);
 
 /* Renders one column definition (for CREATE TABLE and ADD COLUMN);
 ** inline_pk: the column is the table's only primary-key column. */

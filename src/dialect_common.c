@@ -293,3 +293,76 @@ void lm_dialect_history_table(struct lm_sqlbuf *sb, const char *table,
                "  \"message\" TEXT\n"
                ")", id_column);
 }
+
+/* *out = the canonical spelling of action (NULL when action is NULL);
+** non-zero with err filled when it is not a foreign-key action. */
+static int fk_action(const char *what, const char *action, const char **out,
+                     struct lm_err *err) {
+  *out = NULL;
+  if (action == NULL) return 0;
+  if ((*out = lm_dialect_fk_action(action)) == NULL)
+    return lm_err_set(err, "%s = \"%s\" is not one of CASCADE, SET NULL, "
+                      "SET DEFAULT, RESTRICT, NO ACTION", what, action);
+  return 0;
+}
+
+int lm_dialect_render_constraint(const struct lm_dialect *d,
+                                 struct lm_sqlbuf *sb,
+                                 const struct lm_alter *a,
+                                 struct lm_err *err) {
+  const char *ondel, *onupd;
+  lm_sb_add(sb, "CONSTRAINT ");
+  d->quote_ident(sb, a->name);
+  switch (a->kind) {
+  case LM_ALTER_ADD_FOREIGN_KEY:
+    if (a->ncols != a->nref_cols)
+      return lm_err_set(err, "a foreign key needs as many referenced columns "
+                        "as local ones (%d local, %d referenced)", a->ncols,
+                        a->nref_cols);
+    if (fk_action("on_delete", a->on_delete, &ondel, err) ||
+        fk_action("on_update", a->on_update, &onupd, err))
+      return 1;
+    lm_sb_add(sb, " FOREIGN KEY ");
+    lm_dialect_render_collist(d, sb, a->cols, a->ncols);
+    lm_sb_add(sb, " REFERENCES ");
+    d->quote_ident(sb, a->ref_table);
+    lm_sb_addc(sb, ' ');
+    lm_dialect_render_collist(d, sb, a->ref_cols, a->nref_cols);
+    if (ondel) lm_sb_printf(sb, " ON DELETE %s", ondel);
+    if (onupd) lm_sb_printf(sb, " ON UPDATE %s", onupd);
+    return 0;
+  case LM_ALTER_ADD_UNIQUE:
+    lm_sb_add(sb, " UNIQUE ");
+    lm_dialect_render_collist(d, sb, a->cols, a->ncols);
+    return 0;
+  case LM_ALTER_ADD_PRIMARY_KEY:
+    lm_sb_add(sb, " PRIMARY KEY ");
+    lm_dialect_render_collist(d, sb, a->cols, a->ncols);
+    return 0;
+  case LM_ALTER_ADD_CHECK:
+    lm_sb_printf(sb, " CHECK (%s)", a->check);
+    return 0;
+  default:
+    return lm_err_set(err, "not a constraint");
+  }
+}
+
+void lm_dialect_render_insert(const struct lm_dialect *d,
+                              struct lm_sqlbuf *sb, const char *table,
+                              const char *const *cols, int ncols, int nrows) {
+  int r, c, k = 0;
+  char num[16];
+  lm_sb_add(sb, "INSERT INTO ");
+  d->quote_ident(sb, table);
+  lm_sb_addc(sb, ' ');
+  lm_dialect_render_collist(d, sb, cols, ncols);
+  lm_sb_add(sb, " VALUES ");
+  for (r = 0; r < nrows; r++) {
+    lm_sb_add(sb, r ? ", (" : "(");
+    for (c = 0; c < ncols; c++) {
+      int n = snprintf(num, sizeof num, c ? ", $%d" : "$%d", ++k);
+      lm_sb_addn(sb, num, (size_t)n);
+    }
+    lm_sb_addc(sb, ')');
+  }
+}

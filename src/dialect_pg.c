@@ -275,6 +275,125 @@ static int pg_drop_index(struct lm_sqlbuf *sb, const struct lm_drop_index *ix,
   return 0;
 }
 
+/* ALTER TABLE ... ALTER COLUMN clauses, then RENAME COLUMN on its own. */
+static int pg_alter_column(struct lm_sqlbuf *sb, const char *table,
+                           const struct lm_alter *a, struct lm_err *err) {
+  int n = 0;
+  if (a->using_expr && a->type == NULL)
+    return lm_err_set(err, "using needs type");
+  if (a->type) {
+    struct lm_column col;
+    memset(&col, 0, sizeof col);
+    col.name = a->column;
+    col.type = a->type;
+    lm_sb_add(sb, "ALTER TABLE ");
+    lm_dialect_quote_ident_std(sb, table);
+    lm_sb_add(sb, " ALTER COLUMN ");
+    lm_dialect_quote_ident_std(sb, a->column);
+    lm_sb_add(sb, " TYPE ");
+    if (pg_map_type(sb, &col, err)) return 1;
+    if (a->using_expr) lm_sb_printf(sb, " USING %s", a->using_expr);
+    n++;
+  }
+  if (a->nullable >= 0 || a->set_default) {
+    if (n == 0) {
+      lm_sb_add(sb, "ALTER TABLE ");
+      lm_dialect_quote_ident_std(sb, table);
+    }
+    if (a->nullable >= 0) {
+      lm_sb_add(sb, n++ ? ",\n  ALTER COLUMN " : " ALTER COLUMN ");
+      lm_dialect_quote_ident_std(sb, a->column);
+      lm_sb_add(sb, a->nullable ? " DROP NOT NULL" : " SET NOT NULL");
+    }
+    if (a->set_default) {
+      lm_sb_add(sb, n++ ? ",\n  ALTER COLUMN " : " ALTER COLUMN ");
+      lm_dialect_quote_ident_std(sb, a->column);
+      if (a->set_default > 0)
+        lm_sb_printf(sb, " SET DEFAULT %s", a->server_default);
+      else
+        lm_sb_add(sb, " DROP DEFAULT");
+    }
+  }
+  if (a->new_name) {
+    if (n++) lm_sb_add(sb, ";\n");
+    lm_sb_add(sb, "ALTER TABLE ");
+    lm_dialect_quote_ident_std(sb, table);
+    lm_sb_add(sb, " RENAME COLUMN ");
+    lm_dialect_quote_ident_std(sb, a->column);
+    lm_sb_add(sb, " TO ");
+    lm_dialect_quote_ident_std(sb, a->new_name);
+  }
+  if (n == 0)
+    return lm_err_set(err, "nothing to alter: give type, nullable, "
+                      "server_default or new_name");
+  return 0;
+}
+
+static int pg_render_alter(struct lm_sqlbuf *sb, const char *table,
+                           const struct lm_alter *a, struct lm_err *err) {
+  switch (a->kind) {
+  case LM_ALTER_COLUMN:
+    return pg_alter_column(sb, table, a, err);
+  case LM_ALTER_ADD_COLUMN:
+    return pg_add_column(sb, table, a->add, err);
+  case LM_ALTER_DROP_COLUMN:
+    return lm_dialect_drop_column_std(sb, table, a->column, err);
+  case LM_ALTER_DROP_CONSTRAINT:
+    lm_sb_add(sb, "ALTER TABLE ");
+    lm_dialect_quote_ident_std(sb, table);
+    lm_sb_add(sb, " DROP CONSTRAINT ");
+    lm_dialect_quote_ident_std(sb, a->name);
+    return 0;
+  default:
+    lm_sb_add(sb, "ALTER TABLE ");
+    lm_dialect_quote_ident_std(sb, table);
+    lm_sb_add(sb, " ADD ");
+    return lm_dialect_render_constraint(&lm_dialect_pg, sb, a, err);
+  }
+}
+
+static int pg_comment(struct lm_sqlbuf *sb, const char *table,
+                      const char *column, const char *text,
+                      struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, column ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
+  lm_dialect_quote_ident_std(sb, table);
+  if (column) {
+    lm_sb_addc(sb, '.');
+    lm_dialect_quote_ident_std(sb, column);
+  }
+  lm_sb_add(sb, " IS ");
+  if (text) {
+    struct lm_value v;
+    memset(&v, 0, sizeof v);
+    v.type = LM_VTEXT;
+    v.s = text;
+    v.n = strlen(text);
+    pg_quote_literal(sb, &v);
+  } else {
+    lm_sb_add(sb, "NULL");
+  }
+  return 0;
+}
+
+static int pg_create_schema(struct lm_sqlbuf *sb, const char *name,
+                            int if_not_exists, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, if_not_exists ? "CREATE SCHEMA IF NOT EXISTS "
+                              : "CREATE SCHEMA ");
+  lm_dialect_quote_ident_std(sb, name);
+  return 0;
+}
+
+static int pg_drop_schema(struct lm_sqlbuf *sb, const char *name,
+                          int if_exists, int cascade, struct lm_err *err) {
+  (void)err;
+  lm_sb_add(sb, if_exists ? "DROP SCHEMA IF EXISTS " : "DROP SCHEMA ");
+  lm_dialect_quote_ident_std(sb, name);
+  if (cascade) lm_sb_add(sb, " CASCADE");
+  return 0;
+}
+
 static int pg_history_table(struct lm_sqlbuf *sb, const char *table,
                             struct lm_err *err) {
   (void)err;
@@ -296,6 +415,11 @@ const struct lm_dialect lm_dialect_pg = {
   .render_drop_column = lm_dialect_drop_column_std,
   .render_create_index = pg_create_index,
   .render_drop_index = pg_drop_index,
+  .render_alter = pg_render_alter,
+  .render_comment = pg_comment,
+  .render_create_schema = pg_create_schema,
+  .render_drop_schema = pg_drop_schema,
+  .max_params = 65535,
   .render_version_table = lm_dialect_version_table_std,
   .render_history_table = pg_history_table,
 };

@@ -11,7 +11,10 @@
 ** - A single primary-key column is declared inline (so `integer` primary
 **   keys alias the rowid); several make a table-level PRIMARY KEY (a, b).
 ** - ALTER TABLE ADD COLUMN cannot add PRIMARY KEY or UNIQUE columns, nor
-**   NOT NULL columns without a default: those are errors naming the fix.
+**   NOT NULL columns without a default; ALTER TABLE cannot change a column
+**   or a constraint: needs_rebuild sends those to the table rebuild
+**   (sqlite_rebuild.h), and render_add_column alone refuses them.
+** - No comments, no schemas: those render as errors that say so.
 */
 #include <string.h>
 #include <strings.h>
@@ -223,6 +226,87 @@ static int sqlite_drop_index(struct lm_sqlbuf *sb,
   return 0;
 }
 
+/* SQLite's ALTER TABLE renames a column, adds a plain column and drops
+** an unreferenced one; every other alteration is a table rebuild. */
+static int sqlite_needs_rebuild(const struct lm_alter *a) {
+  switch (a->kind) {
+  case LM_ALTER_COLUMN:
+    return a->type != NULL || a->nullable >= 0 || a->set_default != 0 ||
+           a->new_name == NULL;
+  case LM_ALTER_DROP_COLUMN:
+    return 0;
+  case LM_ALTER_ADD_COLUMN:
+    return a->add->primary_key || a->add->unique ||
+           (!a->add->nullable && !a->add->has_default &&
+            a->add->server_default == NULL);
+  default:
+    return 1;
+  }
+}
+
+/* The errors SQLite's plain ALTER TABLE gives where a rebuild succeeds:
+** dropping a key column or one an index, view, trigger or table
+** constraint uses; adding a column with a non-constant default or a
+** REFERENCES column with a non-NULL default (foreign_keys on). */
+static int sqlite_rebuild_after_error(const struct lm_alter *a,
+                                      const char *msg) {
+  if (a->kind == LM_ALTER_DROP_COLUMN)
+    return strstr(msg, "cannot drop ") != NULL ||
+           strstr(msg, "after drop column") != NULL;
+  if (a->kind == LM_ALTER_ADD_COLUMN)
+    return strstr(msg, "Cannot add a ") != NULL;
+  return 0;
+}
+
+static int sqlite_render_alter(struct lm_sqlbuf *sb, const char *table,
+                               const struct lm_alter *a, struct lm_err *err) {
+  switch (a->kind) {
+  case LM_ALTER_DROP_COLUMN:
+    return lm_dialect_drop_column_std(sb, table, a->column, err);
+  case LM_ALTER_ADD_COLUMN:
+    return sqlite_add_column(sb, table, a->add, err);
+  case LM_ALTER_COLUMN:
+    if (!sqlite_needs_rebuild(a)) {
+      lm_sb_add(sb, "ALTER TABLE ");
+      lm_dialect_quote_ident_std(sb, table);
+      lm_sb_add(sb, " RENAME COLUMN ");
+      lm_dialect_quote_ident_std(sb, a->column);
+      lm_sb_add(sb, " TO ");
+      lm_dialect_quote_ident_std(sb, a->new_name);
+      return 0;
+    }
+    break;
+  default:
+    break;
+  }
+  return lm_err_set(err, "SQLite's ALTER TABLE cannot do this; it needs a "
+                    "table rebuild");
+}
+
+static int sqlite_comment(struct lm_sqlbuf *sb, const char *table,
+                          const char *column, const char *text,
+                          struct lm_err *err) {
+  (void)sb, (void)table, (void)column, (void)text;
+  return lm_err_set(err, "SQLite has no table or column comments (COMMENT ON "
+                    "is PostgreSQL only); guard the call with "
+                    "`if op.dialect == \"postgresql\"`");
+}
+
+static int sqlite_create_schema(struct lm_sqlbuf *sb, const char *name,
+                                int if_not_exists, struct lm_err *err) {
+  (void)sb, (void)name, (void)if_not_exists;
+  return lm_err_set(err, "SQLite has no schemas (CREATE SCHEMA is PostgreSQL "
+                    "only; SQLite's nearest thing is an ATTACHed database "
+                    "file); guard the call with "
+                    "`if op.dialect == \"postgresql\"`");
+}
+
+static int sqlite_drop_schema(struct lm_sqlbuf *sb, const char *name,
+                              int if_exists, int cascade, struct lm_err *err) {
+  (void)if_exists, (void)cascade;
+  return sqlite_create_schema(sb, name, 0, err);
+}
+
 static int sqlite_history_table(struct lm_sqlbuf *sb, const char *table,
                                 struct lm_err *err) {
   (void)err;
@@ -243,6 +327,13 @@ const struct lm_dialect lm_dialect_sqlite = {
   .render_drop_column = lm_dialect_drop_column_std,
   .render_create_index = sqlite_create_index,
   .render_drop_index = sqlite_drop_index,
+  .render_alter = sqlite_render_alter,
+  .needs_rebuild = sqlite_needs_rebuild,
+  .rebuild_after_error = sqlite_rebuild_after_error,
+  .render_comment = sqlite_comment,
+  .render_create_schema = sqlite_create_schema,
+  .render_drop_schema = sqlite_drop_schema,
+  .max_params = 32766,
   .render_version_table = lm_dialect_version_table_std,
   .render_history_table = sqlite_history_table,
 };

@@ -22,6 +22,7 @@
 #include "ddl.h"
 #include "dialect.h"
 #include "op.h"
+#include "op_int.h"
 #include "sqlbuf.h"
 #include "suggest.h"
 #include "value.h"
@@ -35,10 +36,6 @@
 ** method call op:add_column(...) can be told apart from a wrong argument. */
 static const char op_marker = 0;
 
-struct opbox {
-  struct lm_opctx *ctx;   /* borrowed from the runner; NULL once released */
-};
-
 struct rows {
   struct lm_cursor *cur;          /* owned; be->cursor_close */
   const struct lm_backend *be;    /* static */
@@ -47,14 +44,12 @@ struct rows {
 
 /* ---------- context, buffers, errors ---------- */
 
-static struct opbox *getbox(lua_State *L) {
-  return (struct opbox *)lua_touserdata(L, lua_upvalueindex(1));
+struct lm_opbox *lm_op_box(lua_State *L) {
+  return (struct lm_opbox *)lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* The live context of the op function being called; raises when the
-** revision phase that owned it has ended. */
-static struct lm_opctx *checkctx(lua_State *L) {
-  struct opbox *b = getbox(L);
+struct lm_opctx *lm_op_ctx(lua_State *L) {
+  struct lm_opbox *b = lm_op_box(L);
   if (b == NULL || b->ctx == NULL || b->ctx->conn == NULL)
     luaL_error(L, "op used outside of its revision");
   if (lua_type(L, 1) == LUA_TTABLE) {
@@ -71,6 +66,27 @@ static struct lm_opctx *checkctx(lua_State *L) {
   return b->ctx;
 }
 
+struct lm_opctx *lm_op_checkctx(lua_State *L) {
+  struct lm_opctx *ctx = lm_op_ctx(L);
+  struct lm_opbox *b = lm_op_box(L);
+  if (b->batch) {
+    struct lm_err err;
+    lm_err_clear(&err);
+    if (lm_op_batch_run(b, &err)) {
+      /* err.msg already starts with the queued op's file:line */
+      memcpy(ctx->sqlstate, err.sqlstate, sizeof ctx->sqlstate);
+      lua_pushstring(L, err.msg);
+      lua_error(L);
+    }
+  }
+  return ctx;
+}
+
+static int opbox_gc(lua_State *L) {
+  lm_op_batch_free((struct lm_opbox *)luaL_checkudata(L, 1, OPBOX_MT));
+  return 0;
+}
+
 static int sqlbuf_gc(lua_State *L) {
   lm_sb_free((struct lm_sqlbuf *)luaL_checkudata(L, 1, SQLBUF_MT));
   return 0;
@@ -78,7 +94,7 @@ static int sqlbuf_gc(lua_State *L) {
 
 /* Push a new empty sqlbuf owned by a Lua userdata (freed by __gc, or
 ** earlier by lm_sb_free, which leaves it reusable). */
-static struct lm_sqlbuf *newsb(lua_State *L) {
+struct lm_sqlbuf *lm_op_newsb(lua_State *L) {
   struct lm_sqlbuf *sb = lua_newuserdatauv(L, sizeof *sb, 0);
   lm_sb_init(sb);
   luaL_setmetatable(L, SQLBUF_MT);
@@ -86,39 +102,39 @@ static struct lm_sqlbuf *newsb(lua_State *L) {
 }
 
 /* Raise "what \"object\": msg" (or "what: msg" without object). */
-static int raise(lua_State *L, const char *what, const char *object,
+int lm_op_raise(lua_State *L, const char *what, const char *object,
                  const char *msg) {
   if (object) return luaL_error(L, "%s \"%s\": %s", what, object, msg);
   return luaL_error(L, "%s: %s", what, msg);
 }
 
-/* Finish a DDL op: when rendering failed (rc != 0) raise err, else run the
-** SQL in sb. sb is freed on every path. */
-static void run_ddl(lua_State *L, struct lm_opctx *ctx, const char *what,
+/* Finish a DDL op: when rendering failed (rc != 0) raise err, else run the SQL
+** in sb. sb is freed on every path. */
+void lm_op_run_ddl(lua_State *L, struct lm_opctx *ctx, const char *what,
                     const char *object, struct lm_sqlbuf *sb, int rc,
                     struct lm_err *err) {
   struct lm_conn *c = ctx->conn;
   if (rc) {
     lm_sb_free(sb);
-    raise(L, what, object, err->msg);
+    lm_op_raise(L, what, object, err->msg);
   }
   if (!lm_sb_ok(sb)) {
     lm_sb_free(sb);
-    raise(L, what, object, "out of memory");
+    lm_op_raise(L, what, object, "out of memory");
   }
   lm_err_clear(err);
   rc = c->be->exec(c, lm_sb_str(sb), 0, NULL, NULL, err);
   lm_sb_free(sb);
   if (rc) {
     memcpy(ctx->sqlstate, err->sqlstate, sizeof ctx->sqlstate);
-    raise(L, what, object, err->msg);
+    lm_op_raise(L, what, object, err->msg);
   }
 }
 
 /* ---------- argument checking ---------- */
 
 /* A non-empty name without NUL bytes at stack index arg. */
-static const char *checkname(lua_State *L, int arg, const char *what) {
+const char *lm_op_checkname(lua_State *L, int arg, const char *what) {
   size_t len;
   const char *s = luaL_checklstring(L, arg, &len);
   if (len == 0)
@@ -129,7 +145,7 @@ static const char *checkname(lua_State *L, int arg, const char *what) {
 }
 
 /* Raise for the unknown option key at the top of the stack. */
-static void unknown_key(lua_State *L, const char *key, const char *fname,
+void lm_op_unknown_key(lua_State *L, const char *key, const char *fname,
                         const char *const *valid) {
   const char *best = lm_suggest(key, valid);
   luaL_Buffer b;
@@ -155,7 +171,7 @@ static void unknown_key(lua_State *L, const char *key, const char *fname,
 
 /* Check that every key of the table at idx is in valid (NULL-terminated).
 ** npos: how many positional values [1..npos] are allowed. */
-static void check_keys(lua_State *L, int idx, const char *fname,
+void lm_op_check_keys(lua_State *L, int idx, const char *fname,
                        const char *const *valid, int npos) {
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
@@ -165,7 +181,7 @@ static void check_keys(lua_State *L, int idx, const char *fname,
       const char *key = lua_tostring(L, -1);
       int i, found = 0;
       for (i = 0; valid[i] && !found; i++) found = strcmp(key, valid[i]) == 0;
-      if (!found) unknown_key(L, key, fname, valid);
+      if (!found) lm_op_unknown_key(L, key, fname, valid);
     } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
                lua_tointeger(L, -1) <= npos) {
       continue;
@@ -177,41 +193,41 @@ static void check_keys(lua_State *L, int idx, const char *fname,
   }
 }
 
-static void bad_type(lua_State *L, int argn, const char *key,
+void lm_op_bad_type(lua_State *L, int argn, const char *key,
                      const char *want, int vidx) {
   luaL_argerror(L, argn, lua_pushfstring(L, "option '%s' must be %s, got %s",
                                          key, want, luaL_typename(L, vidx)));
 }
 
 /* Boolean option key of the table at idx; def when absent. */
-static int opt_bool(lua_State *L, int idx, int argn, const char *key,
+int lm_op_opt_bool(lua_State *L, int idx, int argn, const char *key,
                     int def) {
   int v = def;
   lua_getfield(L, idx, key);
   if (lua_type(L, -1) == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-  else if (!lua_isnil(L, -1)) bad_type(L, argn, key, "a boolean", -1);
+  else if (!lua_isnil(L, -1)) lm_op_bad_type(L, argn, key, "a boolean", -1);
   lua_pop(L, 1);
   return v;
 }
 
 /* String option key of the table at idx, or NULL when absent. The string
 ** is borrowed from the table. */
-static const char *opt_string(lua_State *L, int idx, int argn,
-                              const char *key) {
+const char *lm_op_opt_string(lua_State *L, int idx, int argn,
+                             const char *key) {
   const char *s = NULL;
   lua_getfield(L, idx, key);
   if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
-  else if (!lua_isnil(L, -1)) bad_type(L, argn, key, "a string", -1);
+  else if (!lua_isnil(L, -1)) lm_op_bad_type(L, argn, key, "a string", -1);
   lua_pop(L, 1);
   return s;
 }
 
 /* Options table at arg (nil/none allowed: returns 0, else the index). */
-static int opt_table(lua_State *L, int arg, const char *fname,
+int lm_op_opt_table(lua_State *L, int arg, const char *fname,
                      const char *const *valid) {
   if (lua_isnoneornil(L, arg)) return 0;
   luaL_checktype(L, arg, LUA_TTABLE);
-  check_keys(L, arg, fname, valid, 0);
+  lm_op_check_keys(L, arg, fname, valid, 0);
   return arg;
 }
 
@@ -232,7 +248,7 @@ static const char *spec_string(lua_State *L, int idx, lua_Integer i) {
 
 /* Fill col from the column spec at stack index arg (argument number too).
 ** Strings are borrowed from the spec table. */
-static void check_column(lua_State *L, int arg, const char *fname,
+void lm_op_check_column(lua_State *L, int arg, const char *fname,
                          struct lm_column *col) {
   luaL_checktype(L, arg, LUA_TTABLE);
   memset(col, 0, sizeof *col);
@@ -245,22 +261,22 @@ static void check_column(lua_State *L, int arg, const char *fname,
     luaL_argerror(L, arg, lua_pushfstring(L, "column \"%s\" needs a type as "
                   "its second value, e.g. { \"%s\", \"text\" }", col->name,
                   col->name));
-  check_keys(L, arg, fname, column_keys, 2);
-  col->primary_key = opt_bool(L, arg, arg, "primary_key", 0);
-  col->nullable = opt_bool(L, arg, arg, "nullable", !col->primary_key);
+  lm_op_check_keys(L, arg, fname, column_keys, 2);
+  col->primary_key = lm_op_opt_bool(L, arg, arg, "primary_key", 0);
+  col->nullable = lm_op_opt_bool(L, arg, arg, "nullable", !col->primary_key);
   if (col->primary_key && col->nullable)
     luaL_argerror(L, arg, lua_pushfstring(L, "column \"%s\": a primary key "
                   "cannot be nullable", col->name));
-  col->autoincrement = opt_bool(L, arg, arg, "autoincrement", 0);
-  col->unique = opt_bool(L, arg, arg, "unique", 0);
-  col->server_default = opt_string(L, arg, arg, "server_default");
-  col->references = opt_string(L, arg, arg, "references");
-  col->on_delete = opt_string(L, arg, arg, "on_delete");
-  col->on_update = opt_string(L, arg, arg, "on_update");
+  col->autoincrement = lm_op_opt_bool(L, arg, arg, "autoincrement", 0);
+  col->unique = lm_op_opt_bool(L, arg, arg, "unique", 0);
+  col->server_default = lm_op_opt_string(L, arg, arg, "server_default");
+  col->references = lm_op_opt_string(L, arg, arg, "references");
+  col->on_delete = lm_op_opt_string(L, arg, arg, "on_delete");
+  col->on_update = lm_op_opt_string(L, arg, arg, "on_update");
   lua_getfield(L, arg, "default");
   if (!lua_isnil(L, -1)) {
     if (lm_value_from_lua(L, -1, &col->default_value))
-      bad_type(L, arg, "default", "a string, number, boolean or op.null", -1);
+      lm_op_bad_type(L, arg, "default", "a string, number, boolean or op.null", -1);
     col->has_default = 1;
   }
   lua_pop(L, 1);
@@ -268,10 +284,39 @@ static void check_column(lua_State *L, int arg, const char *fname,
 
 /* ---------- schema operations ---------- */
 
+const char *const *lm_op_check_cols(lua_State *L, int arg, int *n,
+                                    const char *what) {
+  const char **cols;
+  int i;
+  if (lua_type(L, arg) == LUA_TSTRING) {
+    cols = lua_newuserdatauv(L, sizeof *cols, 0);
+    cols[0] = lm_op_checkname(L, arg, "column name");
+    *n = 1;
+    return cols;
+  }
+  luaL_checktype(L, arg, LUA_TTABLE);
+  *n = (int)lua_rawlen(L, arg);
+  if (*n < 1)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s needs at least one column",
+                                          what));
+  cols = lua_newuserdatauv(L, (size_t)*n * sizeof *cols, 0);
+  for (i = 0; i < *n; i++) {
+    size_t len = 0;
+    const char *s = NULL;
+    if (lua_rawgeti(L, arg, i + 1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+    lua_pop(L, 1);
+    if (s == NULL || len == 0 || strlen(s) != len)
+      luaL_argerror(L, arg, lua_pushfstring(L, "column %d must be a non-empty "
+                    "column name", i + 1));
+    cols[i] = s;
+  }
+  return cols;
+}
+
 static const char *const create_table_keys[] = { "if_not_exists", NULL };
 
 static int op_create_table(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
   const struct lm_dialect *d = ctx->conn->dialect;
   struct lm_create_table t;
   struct lm_column *cols;
@@ -279,89 +324,55 @@ static int op_create_table(lua_State *L) {
   struct lm_err err;
   int i, top = lua_gettop(L), optidx = 0, rc;
   memset(&t, 0, sizeof t);
-  t.name = checkname(L, 1, "table name");
+  t.name = lm_op_checkname(L, 1, "table name");
   /* a last table without [1] and [2] holds the table options */
   if (top >= 2 && lua_type(L, top) == LUA_TTABLE &&
       lua_rawgeti(L, top, 1) == LUA_TNIL && lua_rawgeti(L, top, 2) == LUA_TNIL) {
     optidx = top;
-    check_keys(L, optidx, "create_table", create_table_keys, 0);
-    t.if_not_exists = opt_bool(L, optidx, optidx, "if_not_exists", 0);
+    lm_op_check_keys(L, optidx, "create_table", create_table_keys, 0);
+    t.if_not_exists = lm_op_opt_bool(L, optidx, optidx, "if_not_exists", 0);
   }
   lua_settop(L, top);
   t.ncols = (optidx ? top - 1 : top) - 1;
   if (t.ncols < 1)
-    raise(L, "create_table", t.name, "a table needs at least one column spec");
+    lm_op_raise(L, "create_table", t.name, "a table needs at least one column spec");
   cols = lua_newuserdatauv(L, (size_t)t.ncols * sizeof *cols, 0);
-  for (i = 0; i < t.ncols; i++) check_column(L, i + 2, "create_table", &cols[i]);
+  for (i = 0; i < t.ncols; i++) lm_op_check_column(L, i + 2, "create_table", &cols[i]);
   t.cols = cols;
-  sb = newsb(L);
+  sb = lm_op_newsb(L);
   lm_err_clear(&err);
   rc = d->render_create_table(sb, &t, &err);
-  run_ddl(L, ctx, "create_table", t.name, sb, rc, &err);
+  lm_op_run_ddl(L, ctx, "create_table", t.name, sb, rc, &err);
   return 0;
 }
 
 static const char *const drop_table_keys[] = { "if_exists", NULL };
 
 static int op_drop_table(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
-  const char *name = checkname(L, 1, "table name");
-  int o = opt_table(L, 2, "drop_table", drop_table_keys), rc;
-  int if_exists = o ? opt_bool(L, o, o, "if_exists", 0) : 0;
-  struct lm_sqlbuf *sb = newsb(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
+  const char *name = lm_op_checkname(L, 1, "table name");
+  int o = lm_op_opt_table(L, 2, "drop_table", drop_table_keys), rc;
+  int if_exists = o ? lm_op_opt_bool(L, o, o, "if_exists", 0) : 0;
+  struct lm_sqlbuf *sb = lm_op_newsb(L);
   struct lm_err err;
   lm_err_clear(&err);
   rc = ctx->conn->dialect->render_drop_table(sb, name, if_exists, &err);
-  run_ddl(L, ctx, "drop_table", name, sb, rc, &err);
+  lm_op_run_ddl(L, ctx, "drop_table", name, sb, rc, &err);
   return 0;
 }
 
 static int op_rename_table(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
-  const char *from = checkname(L, 1, "table name");
-  const char *to = checkname(L, 2, "new table name");
+  struct lm_opctx *ctx = lm_op_checkctx(L);
+  const char *from = lm_op_checkname(L, 1, "table name");
+  const char *to = lm_op_checkname(L, 2, "new table name");
   struct lm_sqlbuf *sb;
   struct lm_err err;
   int rc;
   luaL_argcheck(L, lua_isnone(L, 3), 3, "rename_table takes two names");
-  sb = newsb(L);
+  sb = lm_op_newsb(L);
   lm_err_clear(&err);
   rc = ctx->conn->dialect->render_rename_table(sb, from, to, &err);
-  run_ddl(L, ctx, "rename_table", from, sb, rc, &err);
-  return 0;
-}
-
-static int op_add_column(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
-  const char *table = checkname(L, 1, "table name");
-  struct lm_column col;
-  struct lm_sqlbuf *sb;
-  struct lm_err err;
-  int rc;
-  check_column(L, 2, "add_column", &col);
-  luaL_argcheck(L, lua_isnone(L, 3), 3, "add_column takes one column spec");
-  sb = newsb(L);
-  lm_err_clear(&err);
-  rc = ctx->conn->dialect->render_add_column(sb, table, &col, &err);
-  if (rc) {
-    lm_sb_free(sb);
-    return luaL_error(L, "add_column \"%s\".\"%s\": %s", table, col.name,
-                      err.msg);
-  }
-  run_ddl(L, ctx, "add_column", table, sb, rc, &err);
-  return 0;
-}
-
-static int op_drop_column(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
-  const char *table = checkname(L, 1, "table name");
-  const char *column = checkname(L, 2, "column name");
-  struct lm_sqlbuf *sb = newsb(L);
-  struct lm_err err;
-  int rc;
-  lm_err_clear(&err);
-  rc = ctx->conn->dialect->render_drop_column(sb, table, column, &err);
-  run_ddl(L, ctx, "drop_column", table, sb, rc, &err);
+  lm_op_run_ddl(L, ctx, "rename_table", from, sb, rc, &err);
   return 0;
 }
 
@@ -381,49 +392,28 @@ static const char *const create_index_keys[] = {
 };
 
 static int op_create_index(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
   struct lm_index ix;
-  const char **cols;
   struct lm_sqlbuf *sb;
   struct lm_err err;
-  int o, i, rc;
+  int o, rc;
   lua_settop(L, 4);
   memset(&ix, 0, sizeof ix);
-  ix.name = checkname(L, 1, "index name");
-  ix.table = checkname(L, 2, "table name");
-  if (lua_type(L, 3) == LUA_TSTRING) {
-    cols = lua_newuserdatauv(L, sizeof *cols, 0);
-    cols[0] = checkname(L, 3, "column name");
-    ix.ncols = 1;
-  } else {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    ix.ncols = (int)lua_rawlen(L, 3);
-    luaL_argcheck(L, ix.ncols > 0, 3, "an index needs at least one column");
-    cols = lua_newuserdatauv(L, (size_t)ix.ncols * sizeof *cols, 0);
-    for (i = 0; i < ix.ncols; i++) {
-      size_t len = 0;
-      const char *s = NULL;
-      if (lua_rawgeti(L, 3, i + 1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
-      lua_pop(L, 1);
-      if (s == NULL || len == 0 || strlen(s) != len)
-        luaL_argerror(L, 3, lua_pushfstring(L, "column %d must be a non-empty "
-                      "column name", i + 1));
-      cols[i] = s;
-    }
-  }
-  ix.cols = cols;
-  o = opt_table(L, 4, "create_index", create_index_keys);
+  ix.name = lm_op_checkname(L, 1, "index name");
+  ix.table = lm_op_checkname(L, 2, "table name");
+  ix.cols = lm_op_check_cols(L, 3, &ix.ncols, "an index");
+  o = lm_op_opt_table(L, 4, "create_index", create_index_keys);
   if (o) {
-    ix.unique = opt_bool(L, o, o, "unique", 0);
-    ix.where = opt_string(L, o, o, "where");
-    ix.if_not_exists = opt_bool(L, o, o, "if_not_exists", 0);
-    ix.concurrently = opt_bool(L, o, o, "concurrently", 0);
+    ix.unique = lm_op_opt_bool(L, o, o, "unique", 0);
+    ix.where = lm_op_opt_string(L, o, o, "where");
+    ix.if_not_exists = lm_op_opt_bool(L, o, o, "if_not_exists", 0);
+    ix.concurrently = lm_op_opt_bool(L, o, o, "concurrently", 0);
   }
   check_concurrently(L, ctx, "create_index", ix.concurrently);
-  sb = newsb(L);
+  sb = lm_op_newsb(L);
   lm_err_clear(&err);
   rc = ctx->conn->dialect->render_create_index(sb, &ix, &err);
-  run_ddl(L, ctx, "create_index", ix.name, sb, rc, &err);
+  lm_op_run_ddl(L, ctx, "create_index", ix.name, sb, rc, &err);
   return 0;
 }
 
@@ -432,32 +422,32 @@ static const char *const drop_index_keys[] = {
 };
 
 static int op_drop_index(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
   struct lm_drop_index ix;
   struct lm_sqlbuf *sb;
   struct lm_err err;
   int o, rc;
   lua_settop(L, 2);
   memset(&ix, 0, sizeof ix);
-  ix.name = checkname(L, 1, "index name");
-  o = opt_table(L, 2, "drop_index", drop_index_keys);
+  ix.name = lm_op_checkname(L, 1, "index name");
+  o = lm_op_opt_table(L, 2, "drop_index", drop_index_keys);
   if (o) {
-    ix.table = opt_string(L, o, o, "table");
-    ix.if_exists = opt_bool(L, o, o, "if_exists", 0);
-    ix.concurrently = opt_bool(L, o, o, "concurrently", 0);
+    ix.table = lm_op_opt_string(L, o, o, "table");
+    ix.if_exists = lm_op_opt_bool(L, o, o, "if_exists", 0);
+    ix.concurrently = lm_op_opt_bool(L, o, o, "concurrently", 0);
   }
   check_concurrently(L, ctx, "drop_index", ix.concurrently);
-  sb = newsb(L);
+  sb = lm_op_newsb(L);
   lm_err_clear(&err);
   rc = ctx->conn->dialect->render_drop_index(sb, &ix, &err);
-  run_ddl(L, ctx, "drop_index", ix.name, sb, rc, &err);
+  lm_op_run_ddl(L, ctx, "drop_index", ix.name, sb, rc, &err);
   return 0;
 }
 
 /* ---------- data access ---------- */
 
 static int op_execute(lua_State *L) {
-  struct lm_opctx *ctx = checkctx(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
   const char *sql = luaL_checkstring(L, 1);
   struct lm_value *params;
   struct lm_err err;
@@ -467,7 +457,7 @@ static int op_execute(lua_State *L) {
   lm_err_clear(&err);
   if (ctx->conn->be->exec(ctx->conn, sql, n, params, &changes, &err)) {
     memcpy(ctx->sqlstate, err.sqlstate, sizeof ctx->sqlstate);
-    return raise(L, "execute", NULL, err.msg);
+    return lm_op_raise(L, "execute", NULL, err.msg);
   }
   lua_pushinteger(L, (lua_Integer)changes);
   return 1;
@@ -512,7 +502,7 @@ static struct rows *newrows(lua_State *L, struct lm_opctx *ctx) {
 /* Start the query of op.query/op.rows: pushes a rows userdata holding the
 ** open cursor. */
 static struct rows *start_query(lua_State *L, const char *fname) {
-  struct lm_opctx *ctx = checkctx(L);
+  struct lm_opctx *ctx = lm_op_checkctx(L);
   const char *sql = luaL_checkstring(L, 1);
   struct lm_value *params;
   struct lm_err err;
@@ -526,7 +516,7 @@ static struct rows *start_query(lua_State *L, const char *fname) {
   lm_err_clear(&err);
   if (ctx->conn->be->query(ctx->conn, sql, n, params, &r->cur, &err)) {
     rows_closeat(L, -1, r);
-    raise(L, fname, NULL, err.msg);
+    lm_op_raise(L, fname, NULL, err.msg);
   }
   return r;
 }
@@ -543,7 +533,7 @@ static int op_query(lua_State *L) {
   }
   rows_closeat(L, ridx, r);
   lua_settop(L, ridx + 1);
-  if (st < 0) return raise(L, "query", NULL, err.msg);
+  if (st < 0) return lm_op_raise(L, "query", NULL, err.msg);
   return 1;
 }
 
@@ -562,7 +552,7 @@ static int rows_iter(lua_State *L) {
     return 1;
   }
   rows_closeat(L, 1, r);
-  if (st < 0) return raise(L, "rows", NULL, err.msg);
+  if (st < 0) return lm_op_raise(L, "rows", NULL, err.msg);
   return 0;
 }
 
@@ -588,8 +578,6 @@ static const luaL_Reg op_funcs[] = {
   { "create_table", op_create_table },
   { "drop_table", op_drop_table },
   { "rename_table", op_rename_table },
-  { "add_column", op_add_column },
-  { "drop_column", op_drop_column },
   { "create_index", op_create_index },
   { "drop_index", op_drop_index },
   { "execute", op_execute },
@@ -611,7 +599,10 @@ void lm_op_openlib(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  luaL_newmetatable(L, OPBOX_MT);
+  if (luaL_newmetatable(L, OPBOX_MT)) {
+    lua_pushcfunction(L, opbox_gc);
+    lua_setfield(L, -2, "__gc");
+  }
   lua_pop(L, 1);
   if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES)) {
     lua_createtable(L, 0, 1);
@@ -624,7 +615,7 @@ void lm_op_openlib(lua_State *L) {
 
 /* Push the box for ctx, creating it (and its open-cursor set) if needed. */
 static void pushbox(lua_State *L, struct lm_opctx *ctx) {
-  struct opbox *b;
+  struct lm_opbox *b;
   luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES);
   if (lua_rawgetp(L, -1, ctx) == LUA_TUSERDATA) {
     lua_remove(L, -2);
@@ -633,6 +624,7 @@ static void pushbox(lua_State *L, struct lm_opctx *ctx) {
   lua_pop(L, 1);
   b = lua_newuserdatauv(L, sizeof *b, 1);
   b->ctx = ctx;
+  b->batch = NULL;
   luaL_setmetatable(L, OPBOX_MT);
   lua_createtable(L, 0, 2);
   lua_createtable(L, 0, 1);
@@ -651,6 +643,8 @@ void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx) {
   lua_createtable(L, 0, 16);
   pushbox(L, ctx);
   luaL_setfuncs(L, op_funcs, 1);
+  pushbox(L, ctx);
+  luaL_setfuncs(L, lm_op_schema_funcs, 1);
   lua_pushboolean(L, 1);
   lua_rawsetp(L, -2, &op_marker);
   lm_value_pushnull(L);
@@ -666,11 +660,24 @@ void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx) {
   }
 }
 
+int lm_op_flush(lua_State *L, struct lm_opctx *ctx, struct lm_err *err) {
+  int top = lua_gettop(L), rc = 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, OPBOXES);
+  if (lua_type(L, -1) == LUA_TTABLE &&
+      lua_rawgetp(L, -1, ctx) == LUA_TUSERDATA) {
+    struct lm_opbox *b = lua_touserdata(L, -1);
+    if (b->batch && b->ctx && b->ctx->conn) rc = lm_op_batch_run(b, err);
+    if (rc) memcpy(ctx->sqlstate, err->sqlstate, sizeof ctx->sqlstate);
+  }
+  lua_settop(L, top);
+  return rc;
+}
+
 void lm_op_release(lua_State *L, struct lm_opctx *ctx) {
   int top = lua_gettop(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, OPBOXES);
   if (lua_rawgetp(L, -1, ctx) == LUA_TUSERDATA) {
-    struct opbox *b = lua_touserdata(L, -1);
+    struct lm_opbox *b = lua_touserdata(L, -1);
     if (lua_getiuservalue(L, -1, 1) == LUA_TTABLE) {
       lua_pushnil(L);
       while (lua_next(L, -2)) {
@@ -684,6 +691,7 @@ void lm_op_release(lua_State *L, struct lm_opctx *ctx) {
       }
     }
     lua_pop(L, 1);
+    lm_op_batch_free(b);
     b->ctx = NULL;
     lua_pushnil(L);
     lua_rawsetp(L, -3, ctx);

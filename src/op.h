@@ -9,6 +9,7 @@
 #include <lua.h>
 
 #include "backend.h"
+#include "err.h"
 
 struct lm_opctx {
   struct lm_conn *conn;   /* borrowed; set to NULL when the revision ends,
@@ -34,6 +35,14 @@ void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx);
 ** call through those tables raises "op used outside of its revision".
 ** Call when the revision phase ends, before ctx goes away. */
 void lm_op_release(lua_State *L, struct lm_opctx *ctx);
+
+/* Run the alterations still queued for a SQLite table rebuild (ops that
+** need one are batched per table and run when another op comes, or
+** here). Call once the revision function has returned successfully,
+** before lm_op_release. Returns 0, or non-zero with err filled: its
+** message starts with the file:line of the first queued op. Does not
+** raise. Rebuild warnings are printed as "lmigrate: warning: ...". */
+int lm_op_flush(lua_State *L, struct lm_opctx *ctx, struct lm_err *err);
 
 /* Register the "lmigrate.rows" (and other) metatables; call once per
 ** lua_State before lm_op_push. Idempotent. */
