@@ -22,6 +22,7 @@
 #include "ddl.h"
 #include "dialect.h"
 #include "op.h"
+#include "op_data.h"
 #include "op_int.h"
 #include "sqlbuf.h"
 #include "suggest.h"
@@ -583,6 +584,7 @@ static const luaL_Reg op_funcs[] = {
   { "execute", op_execute },
   { "query", op_query },
   { "rows", op_rows },
+  LM_OP_DATA_FUNCS
   { NULL, NULL }
 };
 
