@@ -11,6 +11,8 @@
 ** query(), whose result belongs to the returned cursor.
 */
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include "backend.h"
 #include "dialect.h"
+#include "interrupt.h"
 #include "pg_scan.h"
 #include "pq.h"
 #include "sqlbuf.h"
@@ -314,6 +317,45 @@ static int make_params(int nparams, const struct lm_value *params,
   return 0;
 }
 
+/* Wait for the results of the query just sent, like PQexec (the last
+** result, owned by the caller; NULL when libpq failed), but polling the
+** socket so that Ctrl-C or SIGTERM (lm_interrupted) cancels the statement
+** on the server instead of waiting for it to finish. */
+static PGresult *wait_result(struct pg_conn *c) {
+  const struct lm_pq *pq = c->pq;
+  PGresult *res, *last = NULL;
+  int cancelled = 0;
+  for (;;) {
+    while (pq->isBusy(c->pg)) {
+      struct pollfd p;
+      if (lm_interrupted && !cancelled && c->cancel != NULL) {
+        char buf[256];
+        pq->cancel(c->cancel, buf, sizeof buf);
+        cancelled = 1;
+      }
+      p.fd = pq->socket(c->pg);
+      p.events = POLLIN;
+      p.revents = 0;
+      if (poll(&p, 1, 100) < 0 && errno != EINTR) break;
+      if (!pq->consumeInput(c->pg)) break;
+    }
+    res = pq->getResult(c->pg);
+    if (res == NULL) break;
+    if (last != NULL) pq->clear(last);
+    last = res;
+    if (pq->resultStatus(res) == PGRES_COPY_IN ||
+        pq->resultStatus(res) == PGRES_COPY_OUT)
+      break;              /* the caller refuses COPY and drains it */
+  }
+  return last;
+}
+
+/* PQexec through wait_result. */
+static PGresult *run_simple(struct pg_conn *c, const char *sql) {
+  if (!c->pq->sendQuery(c->pg, sql)) return NULL;
+  return wait_result(c);
+}
+
 /* Run one statement with parameters; *res owned by the caller (PQclear).
 ** 0, or 1 with err filled (for conversion errors; result errors are the
 ** caller's to check). */
@@ -323,8 +365,9 @@ static int exec_params(struct lm_conn *c, const char *sql, int nparams,
   struct pgparams p;
   *res = NULL;
   if (make_params(nparams, params, used, &p, err)) return 1;
-  *res = pq_of(c)->execParams(pg_of(c), sql, nparams, p.types, p.values,
-                             p.lengths, p.formats, 0);
+  if (pq_of(c)->sendQueryParams(pg_of(c), sql, nparams, p.types, p.values,
+                                p.lengths, p.formats, 0))
+    *res = wait_result((struct pg_conn *)c);
   free(p.mem);
   return 0;
 }
@@ -421,7 +464,7 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
     return lm_err_set(err, "out of memory");
   if (check_sql(sql, nparams, used, &sc, err)) goto done;
   if (nparams == 0) {
-    res = pq_of(c)->exec(pg_of(c), sql);
+    res = run_simple((struct pg_conn *)c, sql);
   } else {
     if (sc.nstmts > 1) {
       lm_err_set(err, "parameters ($1..$N) need a single SQL statement, but "
@@ -585,7 +628,7 @@ static void pg_cursor_close(struct lm_cursor *base) {
 static int simple(struct lm_conn *c, const char *sql, char *tag,
                   struct lm_err *err) {
   const struct lm_pq *pq = pq_of(c);
-  PGresult *res = pq->exec(pg_of(c), sql);
+  PGresult *res = run_simple((struct pg_conn *)c, sql);
   int rc = check_result(c, res, sql, err);
   if (rc == 0 && tag != NULL) snprintf(tag, 16, "%s", pq->cmdStatus(res));
   pq->clear(res);
@@ -678,6 +721,9 @@ static int pg_lock(struct lm_conn *conn, const char *key, struct lm_err *err) {
       return 0;
     }
     waited = now_ms() - t0;
+    if (lm_interrupted)
+      return lm_err_set(err, "interrupted while waiting for the lock on %s",
+                        key);
     if (waited >= c->lock_timeout_ms) break;
     {
       double left = c->lock_timeout_ms - waited;

@@ -34,6 +34,11 @@ struct lm_pq {
   __typeof__(PQexec) *exec;
   __typeof__(PQexecParams) *execParams;
   __typeof__(PQgetResult) *getResult;
+  __typeof__(PQsendQuery) *sendQuery;
+  __typeof__(PQsendQueryParams) *sendQueryParams;
+  __typeof__(PQsocket) *socket;
+  __typeof__(PQconsumeInput) *consumeInput;
+  __typeof__(PQisBusy) *isBusy;
   __typeof__(PQputCopyEnd) *putCopyEnd;
   __typeof__(PQgetCopyData) *getCopyData;
   __typeof__(PQresultStatus) *resultStatus;
