@@ -5,6 +5,18 @@
 ** connection's busy timeout; lock/unlock are therefore no-ops.
 ** Invariant: no function returns with a prepared statement it owns still
 ** alive, except query(), whose statement belongs to the returned cursor.
+**
+** Foreign keys around transactions (lang_altertable.html, steps 1, 10-12
+** of the table rebuild): `PRAGMA foreign_keys` is a no-op inside a
+** transaction, yet a table rebuild inside one must neither be blocked by,
+** nor cascade-delete, the rows of child tables that point to the table
+** (DROP TABLE runs an implicit DELETE). So when a connection has
+** foreign_keys on, begin turns them off before BEGIN and remembers it;
+** commit then runs PRAGMA foreign_key_check over the whole database before
+** COMMIT and refuses to commit when it reports violations (the caller rolls
+** back); commit and rollback turn foreign_keys back on afterwards. The
+** price: inside such a transaction foreign keys are checked only at
+** commit, and ON DELETE/ON UPDATE actions do not fire.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +35,7 @@ struct sq_conn {
   struct lm_conn base;   /* must be first */
   sqlite3 *db;           /* owned; sqlite3_close_v2 */
   int lock_timeout_ms;
+  int fk_restore;        /* 1 while begin has turned foreign_keys off */
 };
 
 struct sq_cursor {
@@ -349,23 +362,99 @@ static void sq_cursor_close(struct lm_cursor *cur) {
   free(cur);
 }
 
+/* The value of an integer PRAGMA (sql), or -1 when it cannot be read. */
+static int pragma_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Turn foreign_keys back on if begin turned them off. */
+static void fk_on(struct sq_conn *c) {
+  if (!c->fk_restore) return;
+  c->fk_restore = 0;
+  sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+}
+
+/* begin: foreign_keys off first when they are on (see the file header),
+** then BEGIN IMMEDIATE. */
 static int sq_begin(struct lm_conn *c, struct lm_err *err) {
+  struct sq_conn *sc = (struct sq_conn *)c;
+  if (sqlite3_get_autocommit(sc->db) &&
+      pragma_int(sc->db, "PRAGMA foreign_keys") == 1) {
+    if (sq_exec(c, "PRAGMA foreign_keys = OFF", 0, NULL, NULL, err) != 0)
+      return 1;
+    sc->fk_restore = 1;
+  }
   if (sq_exec(c, "BEGIN IMMEDIATE", 0, NULL, NULL, err) == 0) return 0;
+  fk_on(sc);
   if (err != NULL && (err->code & 0xff) == SQLITE_BUSY)
     lm_err_set(err, "database is locked by another process; waited %d ms "
-               "(raise --lock-timeout)", ((struct sq_conn *)c)->lock_timeout_ms);
+               "(raise --lock-timeout)", sc->lock_timeout_ms);
   return 1;
 }
 
+/* Fill err naming the first violations PRAGMA foreign_key_check reports;
+** 0 when there are none, 1 when there are (or the check failed). */
+static int fk_violations(struct lm_conn *c, struct lm_err *err) {
+  struct lm_cursor *cur = NULL;
+  struct lm_sqlbuf sb;
+  int rc, count = 0, ret = 1;
+  lm_sb_init(&sb);
+  if (sq_query(c, "PRAGMA foreign_key_check", 0, NULL, &cur, err) != 0)
+    goto done;
+  while ((rc = sq_cursor_step(cur, err)) == 1) {
+    sqlite3_stmt *st = ((struct sq_cursor *)cur)->st;
+    if (++count > 5) continue;
+    const char *child = (const char *)sqlite3_column_text(st, 0);
+    const char *parent = (const char *)sqlite3_column_text(st, 2);
+    lm_sb_printf(&sb, "%s%s rowid %lld references a missing %s row",
+                 count > 1 ? "; " : "", child ? child : "?",
+                 (long long)sqlite3_column_int64(st, 1),
+                 parent ? parent : "?");
+  }
+  if (rc < 0) goto done;
+  if (count == 0) {
+    ret = 0;
+    goto done;
+  }
+  set_code(err, SQLITE_CONSTRAINT_FOREIGNKEY);
+  lm_err_set(err, "not committed: %d foreign key violation%s (PRAGMA "
+             "foreign_key_check): %s%s", count, count == 1 ? "" : "s",
+             lm_sb_ok(&sb) ? lm_sb_str(&sb) : "?", count > 5 ? "; ..." : "");
+done:
+  sq_cursor_close(cur);
+  lm_sb_free(&sb);
+  return ret;
+}
+
+/* commit: with foreign keys turned off by begin, check them first and do
+** not commit on a violation (the transaction stays open for the caller's
+** rollback, which turns them back on). */
 static int sq_commit(struct lm_conn *c, struct lm_err *err) {
-  return sq_exec(c, "COMMIT", 0, NULL, NULL, err);
+  struct sq_conn *sc = (struct sq_conn *)c;
+  if (sc->fk_restore && fk_violations(c, err) != 0) return 1;
+  if (sq_exec(c, "COMMIT", 0, NULL, NULL, err) != 0) {
+    if (sqlite3_get_autocommit(sc->db)) fk_on(sc);
+    return 1;
+  }
+  fk_on(sc);
+  return 0;
 }
 
 /* rollback: a no-op when no transaction is active (SQLite may already
 ** have rolled back on its own, e.g. after SQLITE_FULL or an interrupt). */
 static int sq_rollback(struct lm_conn *c, struct lm_err *err) {
-  if (sqlite3_get_autocommit(db_of(c))) return 0;
-  return sq_exec(c, "ROLLBACK", 0, NULL, NULL, err);
+  struct sq_conn *sc = (struct sq_conn *)c;
+  int rc = 0;
+  if (!sqlite3_get_autocommit(sc->db))
+    rc = sq_exec(c, "ROLLBACK", 0, NULL, NULL, err);
+  fk_on(sc);
+  return rc;
 }
 
 /* lock/unlock: BEGIN IMMEDIATE already serialises runners. */
