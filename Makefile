@@ -129,6 +129,7 @@ asan-test: asan
 	LMIGRATE_BIN=build-asan/lmigrate \
 	LMIGRATE_CPATH='./build-asan/lib/?.so' \
 	LMIGRATE_CHILD_ASAN_OPTIONS='detect_leaks=1:halt_on_error=1' \
+	LMIGRATE_RUNNERS_ROUNDS=5 \
 	ASAN_OPTIONS='detect_leaks=0:halt_on_error=1' \
 	UBSAN_OPTIONS='halt_on_error=1:print_stacktrace=1' \
 	LD_PRELOAD='$(LIBASAN)' \
