@@ -359,6 +359,17 @@ static int call_revision(struct run *r, int idx, const char *fname,
   lm_op_push(L, &ctx, lua_gettop(L));
   lua_remove(L, -2);
   rc = lm_host_pcall(r->h, 1, 0);
+  if (rc == 0) {
+    /* Ops queued for one SQLite table rebuild run now, at the end of the
+    ** revision function, inside its transaction. */
+    struct lm_err err;
+    lm_err_clear(&err);
+    if (lm_op_flush(L, &ctx, &err)) {
+      memcpy(ctx.sqlstate, err.sqlstate, sizeof ctx.sqlstate);
+      lua_pushstring(L, err.msg);
+      rc = 1;
+    }
+  }
   lm_op_release(L, &ctx);
   if (rc) {
     *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
