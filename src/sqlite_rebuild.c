@@ -1045,8 +1045,10 @@ int lm_sqlite_rebuild(struct lm_conn *c, const char *table,
   if (fk_check(&r)) goto done;
   if (c->be->is_offline)
     lm_sb_printf(warnings, "table \"%s\" rebuilt offline: only the indexes "
-                 "and triggers given in copy_from were re-created, and views "
-                 "that use the table were not checked\n", r.t.name);
+                 "and triggers given in copy_from were re-created, views that "
+                 "use the table were not checked, and the script must run "
+                 "with foreign_keys off (the sqlite3 default), or DROP TABLE "
+                 "cascades to child rows\n", r.t.name);
   ret = 0;
 done:
   for (i = 0; i < r.nobjs; i++) {
