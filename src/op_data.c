@@ -766,15 +766,20 @@ static void add_keys(struct walk *w, struct lm_sqlbuf *sb, int qualify,
 }
 
 /* Append "(K) op ($first, ...)". */
-static void add_keycmp(struct walk *w, struct lm_sqlbuf *sb, const char *op,
-                       int first) {
+static void add_keycmp_q(struct walk *w, struct lm_sqlbuf *sb,
+                         const char *op, int first, int qualify) {
   int i;
   lm_sb_addc(sb, '(');
-  add_keys(w, sb, 0, NULL);
+  add_keys(w, sb, qualify, NULL);
   lm_sb_printf(sb, ") %s (", op);
   for (i = 0; i < w->nkeys; i++) lm_sb_printf(sb, "%s$%d", i ? ", " : "",
                                                first + i);
   lm_sb_addc(sb, ')');
+}
+
+static void add_keycmp(struct walk *w, struct lm_sqlbuf *sb, const char *op,
+                       int first) {
+  add_keycmp_q(w, sb, op, first, 0);
 }
 
 /* Append the WHERE clause: after the low key (lo), up to the high key
@@ -926,8 +931,9 @@ static int write_group(lua_State *L, struct walk *w, int ridx, int retidx,
   for (j = 0; j < nc; j++) blob[j] = (unsigned char)is_blob_column(L, w, cols[j]);
   for (start = 0; start < n; start += per) {
     int cnt = n - start < per ? n - start : per, r, k, p = 0, top;
+    int nrange = (w->has_last ? 2 : 1) * w->nkeys;
     struct lm_value *params =
-      lua_newuserdatauv(L, (size_t)(cnt * m) * sizeof *params, 0);
+      lua_newuserdatauv(L, (size_t)(cnt * m + nrange) * sizeof *params, 0);
     long long ch = 0;
     top = lua_gettop(L);
     lm_sb_reset(sb);
@@ -979,9 +985,21 @@ static int write_group(lua_State *L, struct walk *w, int ridx, int retidx,
       if (w->pg) lm_sb_printf(sb, " = lm_v.lm_%d", k + 1);
       else lm_sb_printf(sb, " = lm_v.column%d", k + 1);
     }
+    /* the batch's key range, so the planner reaches the rows through the
+    ** key's index instead of scanning the table */
+    lm_sb_add(sb, " AND ");
+    add_keycmp_q(w, sb, "<=", p + 1, 1);
+    key_params(L, w, S_NEXT, w->ntype, params + p);
+    p += w->nkeys;
+    if (w->has_last) {
+      lm_sb_add(sb, " AND ");
+      add_keycmp_q(w, sb, ">", p + 1, 1);
+      key_params(L, w, S_LAST, w->ltype, params + p);
+      p += w->nkeys;
+    }
     if (!lm_sb_ok(sb)) return lm_err_set(err, "out of memory");
     lm_err_clear(err);
-    if (w->be->exec(w->c, lm_sb_str(sb), cnt * m, params, &ch, err)) return 1;
+    if (w->be->exec(w->c, lm_sb_str(sb), p, params, &ch, err)) return 1;
     *changes += ch;
     lua_pop(L, 1);
   }
