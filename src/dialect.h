@@ -66,6 +66,10 @@ struct lm_dialect {
                             int if_exists, int cascade, struct lm_err *err);
   /* How many bound parameters one statement may have. */
   int max_params;
+  /* How many parameters bulk_insert puts in one statement: where bigger
+  ** statements stop paying off (SQLite looks up each $N name linearly
+  ** while parsing, so its best size is small). */
+  int bulk_params;
   /* CREATE TABLE IF NOT EXISTS for the version table
   ** (version_num VARCHAR(64) NOT NULL PRIMARY KEY). */
   int (*render_version_table)(struct lm_sqlbuf *sb, const char *table,

@@ -420,6 +420,7 @@ const struct lm_dialect lm_dialect_pg = {
   .render_create_schema = pg_create_schema,
   .render_drop_schema = pg_drop_schema,
   .max_params = 65535,
+  .bulk_params = 16384,
   .render_version_table = lm_dialect_version_table_std,
   .render_history_table = pg_history_table,
 };

@@ -334,6 +334,7 @@ const struct lm_dialect lm_dialect_sqlite = {
   .render_create_schema = sqlite_create_schema,
   .render_drop_schema = sqlite_drop_schema,
   .max_params = 32766,
+  .bulk_params = 64,
   .render_version_table = lm_dialect_version_table_std,
   .render_history_table = sqlite_history_table,
 };

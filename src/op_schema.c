@@ -545,8 +545,7 @@ static void bulk_row(lua_State *L, int ri, lua_Integer r, const char **cols,
 
 static const char *const bulk_keys[] = { "columns", NULL };
 
-/* Most rows in one INSERT: big statements are fast, up to a point where
-** parsing and planning them costs more than the round trips saved. */
+/* Most rows in one INSERT, whatever the dialect's bulk_params. */
 #define BULK_MAX_ROWS 1000
 
 /* bulk_insert(table, rows [, { columns = {...} }]) -> rows inserted */
@@ -574,7 +573,8 @@ static int op_bulk_insert(lua_State *L) {
     return luaL_error(L, "bulk_insert \"%s\": %d columns is more than the %d "
                       "parameters a statement may have", table, ncols,
                       d->max_params);
-  per = d->max_params / ncols;
+  per = d->bulk_params / ncols;
+  if (per < 1) per = 1;
   if (per > BULK_MAX_ROWS) per = BULK_MAX_ROWS;
   if ((lua_Integer)per > nrows) per = (int)nrows;
   vals = lua_newuserdatauv(L, (size_t)per * (size_t)ncols * sizeof *vals, 0);

@@ -221,13 +221,18 @@ INSERT INTO "t" ("id", "name") VALUES (1, 'a'), (2, TRUE);
       end))
     end)
 
-    it("chunks under the parameter limit and 1000 rows a statement", function()
+    it("chunks: small statements on SQLite, up to 1000 rows on PostgreSQL", function()
       local rows = {}
       for i = 1, 2500 do rows[i] = { i } end
-      local out = lite(function(op)
+      local out = pg(function(op)
         assert.equal(2500, op.bulk_insert("t", rows, { columns = { "id" } }))
       end)
       assert.equal(3, select(2, out:gsub("INSERT INTO", "")))
+      -- SQLite parses each $N name with a linear lookup: 64 parameters a statement
+      out = lite(function(op)
+        assert.equal(200, op.bulk_insert("t", { table.unpack(rows, 1, 200) }, { columns = { "id" } }))
+      end)
+      assert.equal(4, select(2, out:gsub("INSERT INTO", "")))
       local cols, wide = {}, {}
       for c = 1, 40 do cols[c] = "c" .. c end
       for i = 1, 1000 do
@@ -235,10 +240,12 @@ INSERT INTO "t" ("id", "name") VALUES (1, 'a'), (2, TRUE);
         for c = 1, 40 do r[c] = i end
         wide[i] = r
       end
-      out = lite(function(op) op.bulk_insert("t", wide, { columns = cols }) end)
-      -- 32766 / 40 = 819 rows per statement on SQLite
+      out = pg(function(op) op.bulk_insert("t", wide, { columns = cols }) end)
+      -- 16384 / 40 = 409 rows per statement
+      assert.equal(3, select(2, out:gsub("INSERT INTO", "")))
+      assert.equal(409, select(2, out:match("^[^\n]*"):gsub("%), %(", "")) + 1)
+      out = lite(function(op) op.bulk_insert("t", { wide[1], wide[2] }, { columns = cols }) end)
       assert.equal(2, select(2, out:gsub("INSERT INTO", "")))
-      assert.equal(819, select(2, out:match("^[^\n]*"):gsub("%), %(", "")) + 1)
     end)
 
     it("checks rows", function()
