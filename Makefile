@@ -151,9 +151,14 @@ else
 	  $(BUILD)/lmigrate -u "$$LMIGRATE_TEST_PG_URL" history -i'
 endif
 
+# make bench: CLI start-up, load/resolve and upgrade timings next to the
+# sqlite3 CLI and psql (bench/run.sh), a 1,000,000-row SQLite table rebuild
+# next to the same steps by hand (bench/rebuild.sh), and op.backfill on
+# 2,000,000 PostgreSQL rows next to one UPDATE (bench/backfill.sh).
 bench: deps
 	$(MAKE) all
-	$(WITH_PG) bash bench/run.sh
+	$(WITH_PG) sh -c 'bash bench/run.sh && bash bench/rebuild.sh && bash bench/backfill.sh'
+
 
 # --- install -----------------------------------------------------------------
 
