@@ -11,6 +11,11 @@
 #include "backend.h"
 #include "err.h"
 
+/* Where op.backfill / op.each_batch keep their checkpoints (one row per
+** revision and walk); the runner clears a revision's rows when it is
+** downgraded, so upgrading again walks again. */
+#define LM_CHECKPOINT_TABLE "lmigrate_backfill"
+
 struct lm_opctx {
   struct lm_conn *conn;   /* borrowed; set to NULL when the revision ends,
                           ** after which every op raises "op used outside

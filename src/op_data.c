@@ -31,7 +31,7 @@
 #define SQLBUF_MT "lmigrate.sqlbuf"  /* op.c: a struct lm_sqlbuf, __gc */
 #define WALK_MT "lmigrate.walk"
 #define WCUR_MT "lmigrate.walkcursor"
-#define CP_TABLE "lmigrate_backfill"
+#define CP_TABLE LM_CHECKPOINT_TABLE
 #define MAXKEYS 8
 #define LOCK_RETRIES 20
 #define MAXPARAMS 30000             /* under SQLite's 32766 and PG's 65535 */

@@ -246,6 +246,24 @@ static int write_heads(struct run *r, const struct lm_idset *from,
   return 0;
 }
 
+/* After revision idx is downgraded: forget its backfill checkpoints, so
+** that upgrading it again walks its tables again. */
+static int clear_checkpoints(struct run *r, int idx) {
+  struct lm_value id = text(lm_graph_rev(r->g, idx)->id);
+  struct lm_err err;
+  int exists = 0;
+  if (r->offline) return 0;
+  lm_err_clear(&err);
+  if (r->be->table_exists(r->c, NULL, LM_CHECKPOINT_TABLE, &exists, &err))
+    return lm_error("%s", err.msg);
+  if (!exists) return 0;
+  lm_sb_reset(&r->sql);
+  lm_sb_add(&r->sql, "DELETE FROM ");
+  r->c->dialect->quote_ident(&r->sql, LM_CHECKPOINT_TABLE);
+  lm_sb_add(&r->sql, " WHERE revision = $1");
+  return run_sql(r, 1, &id);
+}
+
 /* Append one history row. duration_ms < 0 records NULL. */
 static int write_history(struct run *r, int idx, const char *direction,
                          const char *outcome, double duration_ms,
@@ -592,7 +610,8 @@ static int run_step(struct run *r, int idx, enum lm_direction dir,
     goto done;
   }
   if (!in_tx && tx(r, r->be->begin)) goto done;
-  if (write_heads(r, heads, &next) ||
+  if ((dir == LM_DOWN && clear_checkpoints(r, idx)) ||
+      write_heads(r, heads, &next) ||
       write_history(r, idx, dir == LM_UP ? "up" : "down", "applied",
                     now_ms() - t0, rev->message)) {
     record_failure(r, idx, dir == LM_UP ? "up" : "down", now_ms() - t0, 1);
