@@ -74,7 +74,6 @@ BUSTED_CMD = $(BUSTED) --lua=$(LUA) --run=all -o spec/support/summary.lua
 WITH_PG    = bash spec/support/with-pg.sh
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LIBASAN     = $(shell $(CC) -print-file-name=libasan.so)
 
 .PHONY: all clean deps test unit integration asan asan-test demo bench install uninstall
 .DELETE_ON_ERROR:
@@ -117,23 +116,15 @@ unit: all
 integration: all
 	$(WITH_PG) $(BUSTED) --lua=$(LUA) --run=integration -o spec/support/summary.lua
 
-# ASan/UBSan: a separate tree, the same suite pointed at it. The lua5.4
-# interpreter is not instrumented, so it gets libasan preloaded (leaks off:
-# the interpreter's own allocations are not ours); the CLI the specs spawn
-# runs with leak detection on (the specs' env is reset per child below).
+# ASan/UBSan: a separate tree, the same suite pointed at it
+# (spec/support/asan-test.sh: the unit specs in a lua5.4 with libasan
+# preloaded, the integration specs against the instrumented CLI with leak
+# detection on).
 asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
 
 asan-test: asan
-	$(WITH_PG) env \
-	LMIGRATE_BIN=build-asan/lmigrate \
-	LMIGRATE_CPATH='./build-asan/lib/?.so' \
-	LMIGRATE_CHILD_ASAN_OPTIONS='detect_leaks=1:halt_on_error=1' \
-	LMIGRATE_RUNNERS_ROUNDS=5 \
-	ASAN_OPTIONS='detect_leaks=0:halt_on_error=1' \
-	UBSAN_OPTIONS='halt_on_error=1:print_stacktrace=1' \
-	LD_PRELOAD='$(LIBASAN)' \
-	$(BUSTED_CMD)
+	$(WITH_PG) bash spec/support/asan-test.sh build-asan
 
 # --- demo, bench --------------------------------------------------------------
 
