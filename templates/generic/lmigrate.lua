@@ -27,9 +27,12 @@ return {
   -- update. false: the whole run is one transaction.
   transaction_per_migration = true,
 
-  -- Optional callbacks run around every revision (not yet available):
+  -- Optional callbacks around the run and each revision; ctx holds hook,
+  -- direction, url (password masked), elapsed_ms, and for revision hooks
+  -- revision, message, path (see docs/cli.md, "Hooks"):
   -- hooks = {
-  --   before_revision = function(ctx, rev) end,
-  --   after_revision  = function(ctx, rev) end,
+  --   before_revision = function(ctx) end,
+  --   after_revision  = function(ctx) end,
+  --   on_error        = function(ctx) print(ctx.error) end,
   -- },
 }
