@@ -22,6 +22,12 @@
 
 /* ----------------------------------------------------------------- init */
 
+/* Nothing but white space. */
+static int blank(const char *s) {
+  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  return *s == '\0';
+}
+
 static const char init_usage[] =
   "usage: lmigrate init [DIR] [--template NAME]\n"
   "  Write DIR/lmigrate.lua and DIR/versions/ (DIR defaults to \".\").\n"
@@ -157,6 +163,11 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
   if (nr.message == NULL) {
     fputs(revision_usage, stderr);
     rc = lm_usage_error("revision: -m MSG is required");
+    goto done;
+  }
+  if (blank(nr.message)) {
+    rc = lm_usage_error("revision: -m MSG must say what the revision does; "
+                        "it is empty");
     goto done;
   }
   if (g == NULL) {
@@ -306,6 +317,11 @@ int cmd_merge(int argc, char **argv, struct lm_host *h)
   if (nr.message == NULL) {
     fputs(merge_usage, stderr);
     rc = lm_usage_error("merge: -m MSG is required");
+    goto done;
+  }
+  if (blank(nr.message)) {
+    rc = lm_usage_error("merge: -m MSG must say what the revision does; "
+                        "it is empty");
     goto done;
   }
   if (optind >= argc) {

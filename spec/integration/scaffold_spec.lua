@@ -107,6 +107,14 @@ describe("revision #integration", function()
   it("needs -m (exit 2) and refuses bad or taken ids", function()
     local r = h.run({ "revision" }, { cwd = d })
     assert.equal(2, r.code)
+    for _, args in ipairs({ { "revision", "-m", "  " }, { "merge", "-m", "", "heads" } }) do
+      r = h.run(args, { cwd = d })
+      assert.equal(2, r.code)
+      assert.matches("-m MSG must say what the revision does; it is empty", r.err, 1, true)
+    end
+    local p = io.popen("ls " .. h.quote(d .. "/versions"))
+    assert.equal("", p:read("a"))   -- nothing written
+    p:close()
     r = h.run({ "revision", "-m", "x", "--rev-id", "a-b" }, { cwd = d })
     assert.equal(2, r.code)
     assert.matches("character '-' is not allowed", r.err, 1, true)
