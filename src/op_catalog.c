@@ -1,10 +1,11 @@
 /*
 ** op_catalog.c: what a walk learns from the catalog before its first
-** batch (op_walk.h): the table's columns with their declared types and
-** NOT NULL flags (S_TYPES, S_NOTNULL), the check that the key is unique
-** and NOT NULL (so keyset pagination visits every row exactly once), and
-** a row estimate for the progress bar. Runs outside any batch
-** transaction; raises on failure (the walk's __close cleans up).
+** batch (op_walk.h): the table's columns with their declared types, NOT
+** NULL flags and array-friendliness (S_TYPES, S_NOTNULL, S_UNNEST), the
+** check that the key is unique and NOT NULL (so keyset pagination visits
+** every row exactly once), and a row estimate for the progress bar. Runs
+** outside any batch transaction; raises on failure (the walk's __close
+** cleans up).
 */
 #include <stdio.h>
 #include <string.h>
@@ -17,11 +18,14 @@
 #include "op_walk.h"
 #include "value.h"
 
-/* Fill S_TYPES (column -> declared type) and S_NOTNULL (column -> true). */
+/* Fill S_TYPES (column -> declared type), S_NOTNULL (column -> true) and
+** S_UNNEST (column -> true; PostgreSQL only, see op_walk.h). */
 void lm_walk_load_columns(lua_State *L, struct walk *w) {
   static const char pg_sql[] =
     "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod),"
-    " a.attnotnull FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+    " a.attnotnull, t.typtype IN ('b', 'e', 'r', 'm') AND t.typcategory <> "
+    "'A' AND t.typdelim = ',' FROM pg_catalog.pg_attribute a JOIN "
+    "pg_catalog.pg_type t ON t.oid = a.atttypid WHERE a.attrelid = "
     "to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped";
   static const char sq_sql[] =
     "SELECT name, type, \"notnull\" OR (pk > 0 AND upper(type) = 'INTEGER' "
@@ -38,15 +42,21 @@ void lm_walk_load_columns(lua_State *L, struct walk *w) {
   if (lm_walk_query(L, w, w->pg ? pg_sql : sq_sql, 1, &p, &wc, &err))
     lm_walk_error(L, w, err.msg);
   while ((st = w->be->cursor_step(wc->cur, &err)) == 1) {
-    struct lm_value v[3];
+    struct lm_value v[4];
     int i;
-    for (i = 0; i < 3; i++) w->be->cursor_value(wc->cur, i, &v[i]);
+    for (i = 0; i < (w->pg ? 4 : 3); i++)
+      w->be->cursor_value(wc->cur, i, &v[i]);
     lm_value_push(L, &v[0]);
     lm_value_push(L, &v[1]);
     lua_rawset(L, S_TYPES);
     lm_value_push(L, &v[0]);
     lua_pushboolean(L, v[2].type != LM_VNULL && v[2].i != 0);
     lua_rawset(L, S_NOTNULL);
+    if (w->pg && v[3].type != LM_VNULL && v[3].i != 0) {
+      lm_value_push(L, &v[0]);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, S_UNNEST);
+    }
     n++;
   }
   lm_walk_closecur(wc);

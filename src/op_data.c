@@ -209,7 +209,7 @@ static struct walk *walk_setup(lua_State *L, enum walk_kind kind) {
   w->fname = fname;
   w->revision = ctx->revision ? ctx->revision : "";
   lua_toclose(L, S_WALK);
-  for (i = S_LAST; i <= S_NOTNULL; i++) lua_newtable(L);
+  for (i = S_LAST; i <= S_UNNEST; i++) lua_newtable(L);
   t = lua_getfield(L, S_OPTS, "fn");              /* S_FN */
   if (t != LUA_TNIL && t != LUA_TFUNCTION)
     luaL_error(L, "op.%s: option 'fn' must be a function, got %s", fname,

@@ -1,13 +1,14 @@
 /*
 ** op_walk.h: the walk behind op.backfill and op.each_batch, shared by the
 ** files that implement it and used by nobody else:
-**   op_data.c       options, setup, the batch loop, the entry points
-**   op_walk.c       the walk object: __close, errors, cursors, user calls
-**   op_catalog.c    the table's columns and types, key check, row estimate
-**   op_walk_batch.c the SQL built once per walk, and one batch
-**   op_checkpoint.c checkpoint rows in lmigrate_backfill, key encoding
+**   op_data.c         options, setup, the batch loop, the entry points
+**   op_walk.c         the walk object: __close, errors, cursors, user calls
+**   op_catalog.c      the table's columns and types, key check, row estimate
+**   op_walk_batch.c   the SQL built once per walk, and one batch
+**   op_checkpoint.c   checkpoint rows in lmigrate_backfill, key encoding
 **   op_backfill_fn.c  the fn form: call fn per row, write results back
-**   op_progress.c   progress bar / lines on stderr
+**                     (op_pgarray.c: array literals for PostgreSQL)
+**   op_progress.c     progress bar / lines on stderr
 **
 ** A walk lives in the slots S_OPTS..S_TOP of the stack of the op call
 ** (fixed by walk_setup); every function here takes the lua_State with
@@ -29,9 +30,10 @@
 
 #define MAXKEYS 8
 
-/* Stack slots of a walk, fixed by walk_setup. */
-enum { S_OPTS = 1, S_WALK, S_LAST, S_NEXT, S_TYPES, S_NOTNULL, S_FN, S_OP,
-       S_SQL1, S_SQL2, S_SQL3, S_SQL4, S_SQLB, S_TOP = S_SQLB };
+/* Stack slots of a walk, fixed by walk_setup. S_TYPES, S_NOTNULL and
+** S_UNNEST are tables keyed by column name (see lm_walk_load_columns). */
+enum { S_OPTS = 1, S_WALK, S_LAST, S_NEXT, S_TYPES, S_NOTNULL, S_UNNEST,
+       S_FN, S_OP, S_SQL1, S_SQL2, S_SQL3, S_SQL4, S_SQLB, S_TOP = S_SQLB };
 
 enum walk_kind { W_SET, W_FN, W_EACH };
 
@@ -111,8 +113,11 @@ void lm_walk_call(lua_State *L, struct walk *w, int nargs, int nres);
 
 /* ---------- op_catalog.c ---------- */
 
-/* Fill S_TYPES (column -> declared type) and S_NOTNULL (column -> true);
-** raise when the table does not exist. */
+/* Fill S_TYPES (column -> declared type), S_NOTNULL (column -> true) and,
+** on PostgreSQL, S_UNNEST (column -> true when its values can travel as
+** one typed array that unnest returns as one column: not an array,
+** composite or domain type, and ',' separates its array elements); raise
+** when the table does not exist. */
 void lm_walk_load_columns(lua_State *L, struct walk *w);
 /* 1 when the column exists in S_TYPES. */
 int lm_walk_has_column(lua_State *L, const char *col);
