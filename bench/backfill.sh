@@ -5,7 +5,8 @@
 #   1. one UPDATE of the whole table (the upper bound, one huge transaction)
 #   2. a hand-written PL/pgSQL loop of BATCH-row batches, one COMMIT each
 #   3. op.backfill set form, batch_size = BATCH (checkpoints included)
-#   4. op.backfill fn form (Lua per row, one multi-row UPDATE per batch)
+#   4. op.backfill fn form (Lua per row; one UPDATE ... FROM unnest() per
+#      batch, each column bound as one array parameter)
 #
 # Each step rewrites every row; VACUUM + CHECKPOINT run between steps so
 # each starts from the same table state. Needs LMIGRATE_TEST_PG_URL (make

@@ -1,8 +1,8 @@
 /*
 ** op_data.h: op.backfill and op.each_batch, the resumable batched data
-** operations (op_data.c). They are registered in op.c's function table
-** through LM_OP_DATA_FUNCS, so they share its upvalue 1, the op box
-** (op_int.h).
+** operations (op_data.c; the files it uses are listed in op_walk.h).
+** They are registered in op.c's function table through LM_OP_DATA_FUNCS,
+** so they share its upvalue 1, the op box (op_int.h).
 */
 #ifndef LM_OP_DATA_H
 #define LM_OP_DATA_H

@@ -4,7 +4,10 @@
 -- (every row right, the checkpoint matches, a trigger counts exactly one
 -- update per row), Ctrl-C (exit 130, resumes), a concurrent writer, NULL /
 -- unicode / binary round trips, and the clear errors (non-unique key,
--- backfill inside a transactional upgrade).
+-- backfill inside a transactional upgrade); on PostgreSQL, the array
+-- literals the fn form binds (quotes, backslashes, braces, commas, "NULL",
+-- "", NULL, newlines, bytea with zero bytes, arrays, composites, domains)
+-- and text with a NUL byte.
 
 local h = require "helpers"
 local Q = h.quote
@@ -273,6 +276,87 @@ for _, backend in ipairs(h.each_backend()) do
         { "5", "4:255", "00ff10fe" },
       }, rows)
     end)
+
+    if backend == "postgres" then
+      -- The fn form writes a batch back through one array parameter per
+      -- column (unnest($1::text[], ...)); every value must survive the
+      -- array literal byte for byte, keys included.
+      it("writes array-literal edge cases back exactly through fn (PostgreSQL)", function()
+        local cases = {
+          { k = 'q"uote', t = 'say "hi" "" "', b = "\0" },
+          { k = "back\\slash", t = "C:\\dir\\n \\\\ \\\" \\", b = "\0\0\0\\" },
+          { k = "{brace}", t = "{a,b}", b = "{}" },
+          { k = "}", t = "{", b = "}" },
+          { k = "com,ma", t = "a,b,,c,", b = "," },
+          { k = "NULL", t = "NULL", b = "NULL" },
+          { k = "null", t = "null", b = "\0NULL\0" },
+          { k = "", t = "", b = "" },
+          { k = " pad ", t = "  two spaces  ", b = " " },
+          { k = "new\nline", t = "l1\nl2\r\nl3\ttab\n", b = "\n\r\0" },
+          { k = "ü✓", t = "日本 \u{1F600} ü", b = "\255\254\0\1" },
+          { k = "nil", t = nil, b = nil },
+          { k = "only t", t = "'single' quotes; --", only_t = true },
+        }
+        local keys, rows = {}, {}
+        for i, c in ipairs(cases) do
+          keys[#keys + 1] = ("(%s, 'orig', '\\x99'::bytea)"):format(h.literal(c.k))
+          rows[#rows + 1] = ("[%q] = { %s, %s, %s, %d }"):format(c.k,
+            c.t and ("%q"):format(c.t) or "op.null", c.b and ("%q"):format(c.b) or "op.null",
+            tostring(c.only_t == true), i)
+        end
+        local data = "local cases = {\n" .. table.concat(rows, ",\n") .. "\n}\n" .. [[
+          local n = op.backfill{ table = "edge", key = "k", batch_size = 4,
+            fn = function(r)
+              local c = assert(cases[r.k], "unexpected key")
+              if c[3] then return { t = c[1] } end
+              return { t = c[1], b = c[2], n = c[4], f = c[4] + 0.25, ok = c[4] % 2 == 0,
+                tags = '{"x,y","a\\"b",NULL,"NULL",""}', v = c[1] == op.null and op.null or c[1]:sub(1, 3),
+                m = c[4] % 2 == 0 and 'sad, "really"' or "happy", pos = c[4],
+                pr = '(' .. c[4] .. ',"a,\\"b")' }
+            end }
+          assert(n == ]] .. #cases .. [[, "rows " .. n)]]
+        local dir, url = setup(backend, { base_rev(), backfill_rev(data) })
+        h.query(url, [[CREATE TYPE lm_mood AS ENUM ('happy', 'sad, "really"');
+          CREATE TYPE lm_pair AS (x INTEGER, y TEXT);
+          CREATE DOMAIN lm_pos AS INTEGER CHECK (VALUE > 0);
+          CREATE TABLE edge (k TEXT PRIMARY KEY, t TEXT, b BYTEA, n INTEGER, f DOUBLE PRECISION,
+            ok BOOLEAN, tags TEXT[], v VARCHAR(20), m lm_mood, pos lm_pos, pr lm_pair);
+          INSERT INTO edge (k, t, b) VALUES ]] .. table.concat(keys, ", "))
+        local r = run(dir, "upgrade head")
+        assert.are.equal(0, r.code, show(r))
+        local function hex(s)
+          return s and (s:gsub(".", function(ch) return ("%02x"):format(ch:byte()) end)) or h.NULL
+        end
+        local want = {}
+        for i, c in ipairs(cases) do
+          if c.only_t then
+            want[#want + 1] = { hex(c.k), hex(c.t), "99" }
+            for _ = 4, 12 do want[#want][#want[#want] + 1] = h.NULL end
+          else
+            want[#want + 1] = { hex(c.k), hex(c.t), hex(c.b), tostring(i), tostring(i) .. ".25",
+              i % 2 == 0 and "t" or "f", '{"x,y","a\\"b",NULL,"NULL",""}',
+              c.t and hex(c.t:sub(1, 3)) or h.NULL, i % 2 == 0 and 'sad, "really"' or "happy",
+              tostring(i), tostring(i), 'a,"b' }
+          end
+        end
+        table.sort(want, function(a, b) return a[1] < b[1] end)
+        local got = h.query(url, [[SELECT encode(convert_to(k, 'UTF8'), 'hex'),
+          encode(convert_to(t, 'UTF8'), 'hex'), encode(b, 'hex'), n, f, ok, tags::text,
+          encode(convert_to(v, 'UTF8'), 'hex'), m, pos, (pr).x, (pr).y
+          FROM edge ORDER BY encode(convert_to(k, 'UTF8'), 'hex') COLLATE "C"]])
+        assert.are.same(want, got)
+      end)
+
+      it("refuses a text value with a NUL byte, naming the column (PostgreSQL)", function()
+        local dir, url = setup(backend, { base_rev(), backfill_rev([[
+          op.backfill{ table = "items", key = "id", fn = function(r) return { out = "a\0b" } end }]]) })
+        create_items(url, backend, 10)
+        local r = run(dir, "upgrade head")
+        assert.are.equal(1, r.code, show(r))
+        assert.matches('op.backfill "items": column "out": text contains a NUL byte', r.err, 1, true)
+        assert.are.equal("0", one(url, "SELECT count(*) FROM items WHERE out IS NOT NULL"))
+      end)
+    end
 
     it("refuses a key that is not unique, naming the fix", function()
       local dir, url = setup(backend, { base_rev(), backfill_rev(
