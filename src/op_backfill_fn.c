@@ -91,10 +91,12 @@ static int write_values(lua_State *L, struct walk *w, const struct group *g,
   int m = w->nkeys + g->nc, start, j;
   int per = SQLITE_PARAMS / m > 0 ? SQLITE_PARAMS / m : 1;
   int nrange = (w->has_last ? 2 : 1) * w->nkeys;
-  unsigned char *blob = lua_newuserdatauv(L, (size_t)g->nc + 1, 0);
+  unsigned char *blob = lua_newuserdatauv(L, (size_t)m, 0);
   struct lm_sqlbuf *sb = walk_sb(L, S_SQLB);
-  for (j = 0; j < g->nc; j++)
-    blob[j] = (unsigned char)is_blob_column(L, w, g->cols[j]);
+  /* a key read back as a blob must be bound as one, or it matches nothing */
+  for (j = 0; j < m; j++)
+    blob[j] = (unsigned char)(is_blob_column(L, w, col_at(w, g, j)) ||
+                              (j < w->nkeys && w->ntype[j] == LM_VBLOB));
   for (start = 0; start < g->n; start += per) {
     int cnt = g->n - start < per ? g->n - start : per, r, k, p = 0, top;
     struct lm_value *params =
@@ -116,8 +118,7 @@ static int write_values(lua_State *L, struct walk *w, const struct group *g,
       lua_rawgeti(L, g->retidx, g->idx[start + r]);
       lm_sb_add(sb, r ? ", (" : "(");
       for (k = 0; k < m; k++) {
-        group_value(L, w, g, k, k >= w->nkeys && blob[k - w->nkeys],
-                    &params[p]);
+        group_value(L, w, g, k, blob[k], &params[p]);
         lm_sb_printf(sb, "%s$%d", k ? ", " : "", ++p);
       }
       lm_sb_addc(sb, ')');

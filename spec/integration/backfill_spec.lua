@@ -277,6 +277,24 @@ for _, backend in ipairs(h.each_backend()) do
       }, rows)
     end)
 
+    it("walks and writes back a table keyed by a binary column", function()
+      local blob = backend == "postgres" and "BYTEA" or "BLOB"
+      local lit = backend == "postgres" and "'\\x%s'::bytea" or "X'%s'"
+      local values = {}
+      for i = 1, 50 do
+        values[#values + 1] = ("(%s, %d, NULL)"):format(lit:format(("%02x00ff"):format(i)), i)
+      end
+      local dir, url = setup(backend, { base_rev(), backfill_rev([[
+        local n = op.backfill{ table = "bk", key = "k", columns = { "a" }, batch_size = 7,
+          fn = function(r) return { out = "v" .. r.a .. ":" .. #r.k } end }
+        assert(n == 50, "rows " .. n)]]) })
+      h.query(url, ("CREATE TABLE bk (k %s PRIMARY KEY NOT NULL, a INTEGER NOT NULL, out TEXT); " ..
+        "INSERT INTO bk (k, a, out) VALUES %s"):format(blob, table.concat(values, ", ")))
+      local r = run(dir, "upgrade head")
+      assert.are.equal(0, r.code, show(r))
+      assert.are.equal("0", one(url, "SELECT count(*) FROM bk WHERE out IS NULL OR out <> 'v' || a || ':3'"))
+    end)
+
     if backend == "postgres" then
       -- The fn form writes a batch back through one array parameter per
       -- column (unnest($1::text[], ...)); every value must survive the
