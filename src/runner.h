@@ -37,13 +37,16 @@ int lm_runner_read_heads(struct lm_host *h, struct lm_idset *heads,
                          int unknown_ok, int *nunknown);
 
 /* Compare applied revisions' recorded checksums with their files; print
-** one line per problem. quiet_ok: say nothing when all match. Returns
+** one line per problem (nothing when all match), as a warning with
+** as_warning (the check before an upgrade), else as an error. Returns
 ** the number of problems, or -1 after printing a database error. */
 int lm_runner_validate(struct lm_host *h, int as_warning);
 
 /* When the newest history row is a failed non-transactional step whose
 ** file is unchanged: refuse (print how to recover, return 1) or, with
-** refuse = 0, print a status line for `current` and return 0. */
+** refuse = 0, print a status line for `current` and return 0. With
+** refuse = 0 and no such failure, print the status line of an unfinished
+** data phase, if any. Returns 1 after a database error. */
 int lm_runner_check_failure(struct lm_host *h, int refuse);
 
 #endif

@@ -1,0 +1,282 @@
+/*
+** runner_step.c: running one revision of a plan (lm_run_step): its
+** function with a fresh op, the per-revision limits and lock-timeout
+** retries, the data phase, its version and history rows, and the record
+** of a failure (lm_run_record_failure).
+** Invariants: a revision's effects, its version rows and its 'applied'
+** history row commit together; a revision with a data phase first commits
+** its schema change with a 'data' history row, runs data outside any
+** transaction, then commits its version rows; a failure rolls back what
+** is still open, and its 'failed' row is written in a transaction of its
+** own (none with transaction_per_migration = false, where the whole run
+** rolls back).
+*/
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <lua.h>
+
+#include "host.h"
+#include "interrupt.h"
+#include "log.h"
+#include "op.h"
+#include "runner_int.h"
+#include "sandbox.h"
+
+/* Progress line: a SQL comment in --sql mode (stdout is the script). */
+static void announce(struct run *r, enum lm_direction dir, int idx,
+                     double ms) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  char parents[512];
+  size_t len = 0;
+  int i;
+  parents[0] = '\0';
+  for (i = 0; i < rev->ndown && len + 4 < sizeof parents; i++)
+    len += (size_t)snprintf(parents + len, sizeof parents - len, "%s%s",
+                            i ? ", " : "", rev->down[i]);
+  if (r->offline) {
+    printf("-- Running %s %s -> %s, %s\n", dir == LM_UP ? "upgrade" : "downgrade",
+           dir == LM_UP ? parents : rev->id, dir == LM_UP ? rev->id : parents,
+           rev->message ? rev->message : "");
+    return;
+  }
+  lm_info(r->h, "Running %s %s -> %s, %s (%.0f ms)",
+          dir == LM_UP ? "upgrade" : "downgrade",
+          dir == LM_UP ? parents : rev->id, dir == LM_UP ? rev->id : parents,
+          rev->message ? rev->message : "", ms);
+}
+
+/* Call revision idx's function `fname` (upgrade, downgrade, data,
+** data_downgrade) with a fresh op. On failure prints the script's error
+** and returns 1; *lock_timeout is set when the failure was a lock wait that
+** timed out, and such an error is only a warning when `retry` says the
+** step will be retried. */
+static int call_revision(struct run *r, int idx, const char *fname,
+                         int in_tx, int retry, int *lock_timeout) {
+  lua_State *L = r->h->L;
+  struct lm_opctx ctx;
+  int rc;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.conn = r->c;
+  ctx.transactional = in_tx;
+  ctx.phase = fname;
+  ctx.revision = lm_graph_rev(r->g, idx)->id;
+  ctx.verbosity = r->h->verbosity;
+  *lock_timeout = 0;
+  if ((rc = lm_sandbox_push_field(r->h, idx, fname)) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    if (rc == LUA_TNONE) return 1;    /* the load error is printed */
+    return lm_error("%s: revision %s has no %s function",
+                    lm_graph_rev(r->g, idx)->path, lm_graph_rev(r->g, idx)->id,
+                    fname);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->h->xref);
+  lm_op_push(L, &ctx, lua_gettop(L));
+  lua_remove(L, -2);
+  rc = lm_host_pcall(r->h, 1, 0);
+  if (rc == 0) {
+    /* Ops queued for one SQLite table rebuild run now, at the end of the
+    ** revision function, inside its transaction. */
+    struct lm_err err;
+    lm_err_clear(&err);
+    if (lm_op_flush(L, &ctx, &err)) {
+      memcpy(ctx.sqlstate, err.sqlstate, sizeof ctx.sqlstate);
+      lua_pushstring(L, err.msg);
+      rc = 1;
+    }
+  }
+  lm_op_release(L, &ctx);
+  if (rc) {
+    *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
+                    strcmp(ctx.sqlstate, r->be->lock_timeout_sqlstate) == 0;
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", lua_tostring(L, -1));
+    if (*lock_timeout && retry)
+      lm_warn("%s", lua_tostring(L, -1));
+    else
+      lm_error("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return 1;
+  }
+  return 0;
+}
+
+/* Apply the configured per-revision limits (PostgreSQL lock_timeout and
+** statement_timeout) to the open transaction. */
+static int set_limits(struct run *r) {
+  const struct lm_config *cfg = &r->h->cfg;
+  struct lm_err err;
+  if (r->be->set_limits == NULL) return 0;
+  lm_err_clear(&err);
+  if (r->be->set_limits(r->c, cfg->ddl_lock_timeout_ms,
+                        cfg->statement_timeout_ms, 1, &err))
+    return lm_error("%s", err.msg);
+  return 0;
+}
+
+/* Sleep before retry `attempt` (1, 2, ...): 0.5 s doubling, capped at 8 s;
+** returns early on Ctrl-C. */
+static void backoff(int attempt) {
+  long ms = 500L << (attempt > 5 ? 4 : attempt - 1);
+  struct timespec ts;
+  if (ms > 8000) ms = 8000;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  if (!lm_interrupted) nanosleep(&ts, NULL);
+}
+
+void lm_run_record_failure(struct run *r, int idx, const char *direction,
+                           double ms, int in_tx) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  struct lm_err err;
+  lm_err_clear(&err);
+  if (in_tx) r->be->rollback(r->c, &err);
+  if (lm_run_hook(r, "on_error", idx, ms, r->errmsg[0] ? r->errmsg : "failed"))
+    lm_warn("the on_error hook itself failed (above)");
+  if (r->offline) return;
+  if (r->single_tx) {
+    lm_error("revision %s (%s) failed; the whole run was rolled back, "
+             "nothing was applied", rev->id, rev->path);
+    return;
+  }
+  if (r->be->begin(r->c, &err) == 0) {
+    if (lm_run_write_history(r, idx, direction, "failed", ms,
+                             rev->message) == 0)
+      r->be->commit(r->c, &err);
+    else
+      r->be->rollback(r->c, &err);
+  }
+  if (strcmp(direction, "data") == 0)
+    lm_error("the data phase of revision %s (%s) failed: its schema change "
+             "is committed, the revision is not marked applied; fix the "
+             "cause and run the command again: it resumes the data phase "
+             "(backfills continue from their last checkpoint)", rev->id,
+             rev->path);
+  else if (in_tx)
+    lm_error("revision %s (%s) failed and was rolled back; revisions "
+             "before it stay applied", rev->id, rev->path);
+  else
+    lm_error("non-transactional revision %s (%s) failed part-way: what its "
+             "ops did before the failure was NOT rolled back; inspect the "
+             "database, then `lmigrate stamp` or fix and re-run", rev->id,
+             rev->path);
+}
+
+/* Run revision idx's schema function (upgrade/downgrade) in the open
+** transaction (in_tx) or without one, retrying after lock timeouts when
+** the step has its own transaction. Records the failure itself. */
+static int run_schema(struct run *r, int idx, enum lm_direction dir,
+                      int own_tx, int in_tx, double t0) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  const char *fname = dir == LM_UP ? "upgrade" : "downgrade";
+  const char *label = dir == LM_UP ? "up" : "down";
+  int attempt = 0;
+  for (;;) {
+    int retry = own_tx && attempt < r->h->cfg.lock_retries, timed_out = 0;
+    int rc;
+    /* Limits guard the application against a revision's transaction
+    ** queueing behind its locks. A non-transactional revision runs
+    ** without them: CREATE INDEX CONCURRENTLY waits for running
+    ** transactions by design, and cannot be retried. */
+    if (in_tx && set_limits(r)) {
+      lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, in_tx);
+      return 1;
+    }
+    rc = call_revision(r, idx, fname, in_tx, retry, &timed_out);
+    if (rc == 0) return 0;
+    if (!(timed_out && retry) || lm_interrupted) {
+      lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, in_tx);
+      return 1;
+    }
+    /* A lock wait timed out: another session holds a lock the revision
+    ** needs. Give the application its lock back, wait, try again. */
+    attempt++;
+    lm_warn("revision %s: lock wait timed out after %d ms; rolled back, "
+            "retry %d of %d", rev->id, r->h->cfg.ddl_lock_timeout_ms,
+            attempt, r->h->cfg.lock_retries);
+    if (lm_run_tx(r, r->be->rollback)) return 1;
+    backoff(attempt);
+    if (lm_run_tx(r, r->be->begin)) return 1;
+  }
+}
+
+/* Run revision idx's data phase (data or data_downgrade) outside any
+** transaction: op.backfill and friends commit batch by batch. */
+static int run_data(struct run *r, int idx, enum lm_direction dir,
+                    double t0) {
+  int timed_out;
+  if (call_revision(r, idx, dir == LM_UP ? "data" : "data_downgrade", 0, 0,
+                    &timed_out) == 0)
+    return 0;
+  lm_run_record_failure(r, idx, "data", lm_run_now_ms() - t0, 0);
+  return 1;
+}
+
+/* A revision with a data phase: upgrade commits (history row 'data',
+** version table not yet moved), data runs, then the version rows and the
+** 'applied' row commit; with data_pending only data and the rest run. A
+** downgrade runs data_downgrade first. */
+int lm_run_step(struct run *r, int idx, enum lm_direction dir,
+                struct lm_idset *heads, int data_pending) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  const char *label = dir == LM_UP ? "up" : "down";
+  struct lm_idset next;
+  int own_tx = !r->single_tx && rev->transactional;
+  int in_tx = r->single_tx || rev->transactional;
+  int data = rev->has_data &
+             (dir == LM_UP ? LM_HAS_DATA : LM_HAS_DATA_DOWNGRADE);
+  double t0 = lm_run_now_ms();
+  int rc = 1;
+  lm_idset_init(&next);
+  if (r->offline) announce(r, dir, idx, 0);
+  if (data && (dir == LM_DOWN || data_pending)) {
+    /* The data phase runs outside the step's transaction. */
+    if (own_tx && lm_run_tx(r, r->be->commit)) goto done;
+    if (dir == LM_UP) lm_info(r->h, "Resuming the data phase of %s", rev->id);
+    if (run_data(r, idx, dir, t0)) goto done;
+    if (own_tx && lm_run_tx(r, r->be->begin)) goto done;
+  }
+  if (!(dir == LM_UP && data_pending) &&
+      run_schema(r, idx, dir, own_tx, in_tx, t0))
+    goto done;
+  if (dir == LM_UP && data && !data_pending) {
+    /* Schema committed, data next: record where we are first. */
+    if (!in_tx && lm_run_tx(r, r->be->begin)) goto done;
+    if (lm_run_write_history(r, idx, "up", "data", lm_run_now_ms() - t0,
+                             rev->message) ||
+        lm_run_tx(r, r->be->commit)) {
+      lm_run_record_failure(r, idx, "up", lm_run_now_ms() - t0, 1);
+      goto done;
+    }
+    if (run_data(r, idx, dir, t0)) goto done;
+    in_tx = 0;      /* what follows opens its own transaction */
+    own_tx = 0;
+  } else if (dir == LM_UP && data_pending && own_tx) {
+    in_tx = 0;
+    own_tx = 0;
+    if (lm_run_tx(r, r->be->commit)) goto done;
+  }
+  if (lm_run_copy_heads(&next, heads) ||
+      lm_graph_step_heads(r->g, &next, idx, dir)) {
+    lm_error("out of memory");
+    goto done;
+  }
+  if (!in_tx && lm_run_tx(r, r->be->begin)) goto done;
+  if ((dir == LM_DOWN && lm_run_clear_checkpoints(r, idx)) ||
+      lm_run_write_heads(r, heads, &next) ||
+      lm_run_write_history(r, idx, label, "applied", lm_run_now_ms() - t0,
+                           rev->message)) {
+    lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, 1);
+    goto done;
+  }
+  if ((own_tx || !in_tx) && lm_run_tx(r, r->be->commit)) {
+    lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, 1);
+    goto done;
+  }
+  if (lm_run_copy_heads(heads, &next)) goto done;
+  if (!r->offline) announce(r, dir, idx, lm_run_now_ms() - t0);
+  rc = 0;
+done:
+  lm_idset_free(&next);
+  return rc;
+}
