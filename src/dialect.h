@@ -115,6 +115,11 @@ int lm_dialect_render_references(const struct lm_dialect *d,
                                  struct lm_sqlbuf *sb,
                                  const struct lm_column *col,
                                  struct lm_err *err);
+/* Append fmt with its directives filled: %I a const char * identifier
+** quoted by d->quote_ident, %s a const char * appended as it is (SQL the
+** caller wrote), %d an int, %% a '%'. Any other directive is a bug. */
+void lm_dialect_sqlf(const struct lm_dialect *d, struct lm_sqlbuf *sb,
+                     const char *fmt, ...);
 /* Append "(a, b)" for ix->cols quoted with d->quote_ident. */
 void lm_dialect_render_collist(const struct lm_dialect *d,
                                struct lm_sqlbuf *sb,

@@ -5,6 +5,7 @@
 */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,4 +366,24 @@ void lm_dialect_render_insert(const struct lm_dialect *d,
     }
     lm_sb_addc(sb, ')');
   }
+}
+
+void lm_dialect_sqlf(const struct lm_dialect *d, struct lm_sqlbuf *sb,
+                     const char *fmt, ...) {
+  va_list ap;
+  const char *p = fmt, *pct;
+  va_start(ap, fmt);
+  while ((pct = strchr(p, '%')) != NULL) {
+    lm_sb_addn(sb, p, (size_t)(pct - p));
+    switch (pct[1]) {
+    case 'I': d->quote_ident(sb, va_arg(ap, const char *)); break;
+    case 's': lm_sb_add(sb, va_arg(ap, const char *)); break;
+    case 'd': lm_sb_printf(sb, "%d", va_arg(ap, int)); break;
+    case '%': lm_sb_addc(sb, '%'); break;
+    default: abort();              /* a caller's bug, never user input */
+    }
+    p = pct + 2;
+  }
+  lm_sb_add(sb, p);
+  va_end(ap);
 }

@@ -124,42 +124,19 @@ int lm_walk_load_checkpoint(lua_State *L, struct walk *w) {
   struct lm_err err;
   struct wcur *wc;
   int st, done = 0, found = 0;
-  lm_sb_add(sb, "CREATE TABLE IF NOT EXISTS ");
-  walk_qi(w, sb, CP_TABLE);
-  lm_sb_add(sb, " (");
-  walk_qi(w, sb, "revision");
-  lm_sb_add(sb, " VARCHAR(64) NOT NULL, ");
-  walk_qi(w, sb, "name");
-  lm_sb_add(sb, " VARCHAR(255) NOT NULL, ");
-  walk_qi(w, sb, "last_key");
-  lm_sb_add(sb, " TEXT, ");
-  walk_qi(w, sb, "rows_done");
-  lm_sb_add(sb, " BIGINT NOT NULL DEFAULT 0, ");
-  walk_qi(w, sb, "done");
-  lm_sb_add(sb, " INTEGER NOT NULL DEFAULT 0, ");
-  walk_qi(w, sb, "updated_at");
-  lm_sb_add(sb, " VARCHAR(32), PRIMARY KEY (");
-  walk_qi(w, sb, "revision");
-  lm_sb_add(sb, ", ");
-  walk_qi(w, sb, "name");
-  lm_sb_add(sb, "))");
+  lm_dialect_sqlf(w->d, sb, "CREATE TABLE IF NOT EXISTS %I (%I VARCHAR(64) "
+                  "NOT NULL, %I VARCHAR(255) NOT NULL, %I TEXT, %I BIGINT NOT "
+                  "NULL DEFAULT 0, %I INTEGER NOT NULL DEFAULT 0, %I "
+                  "VARCHAR(32), PRIMARY KEY (%I, %I))", CP_TABLE, "revision",
+                  "name", "last_key", "rows_done", "done", "updated_at",
+                  "revision", "name");
   lm_err_clear(&err);
   if (w->be->exec(w->c, lm_sb_str(sb), 0, NULL, NULL, &err))
     lm_walk_db_failed(L, w, &err, 0);
   lm_sb_reset(sb);
-  lm_sb_add(sb, "SELECT ");
-  walk_qi(w, sb, "last_key");
-  lm_sb_add(sb, ", ");
-  walk_qi(w, sb, "rows_done");
-  lm_sb_add(sb, ", ");
-  walk_qi(w, sb, "done");
-  lm_sb_add(sb, " FROM ");
-  walk_qi(w, sb, CP_TABLE);
-  lm_sb_add(sb, " WHERE ");
-  walk_qi(w, sb, "revision");
-  lm_sb_add(sb, " = $1 AND ");
-  walk_qi(w, sb, "name");
-  lm_sb_add(sb, " = $2");
+  lm_dialect_sqlf(w->d, sb, "SELECT %I, %I, %I FROM %I WHERE %I = $1 AND "
+                  "%I = $2", "last_key", "rows_done", "done", CP_TABLE,
+                  "revision", "name");
   lm_walk_text(&p[0], w->revision);
   lm_walk_text(&p[1], w->name);
   if (lm_walk_query(L, w, lm_sb_str(sb), 2, p, &wc, &err))
@@ -188,13 +165,8 @@ int lm_walk_load_checkpoint(lua_State *L, struct walk *w) {
   lua_pop(L, 1);
   if (!found) {
     lm_sb_reset(sb);
-    lm_sb_add(sb, "INSERT INTO ");
-    walk_qi(w, sb, CP_TABLE);
-    lm_sb_add(sb, " (");
-    walk_qi(w, sb, "revision");
-    lm_sb_add(sb, ", ");
-    walk_qi(w, sb, "name");
-    lm_sb_add(sb, ") VALUES ($1, $2)");
+    lm_dialect_sqlf(w->d, sb, "INSERT INTO %I (%I, %I) VALUES ($1, $2)",
+                    CP_TABLE, "revision", "name");
     lm_err_clear(&err);
     if (w->be->exec(w->c, lm_sb_str(sb), 2, p, NULL, &err))
       lm_walk_db_failed(L, w, &err, 0);
@@ -215,21 +187,10 @@ int lm_walk_save_checkpoint(lua_State *L, struct walk *w, long long rows,
   int rc;
   gmtime_r(&now, &tm);
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  lm_sb_add(sb, "UPDATE ");
-  walk_qi(w, sb, CP_TABLE);
-  lm_sb_add(sb, " SET ");
-  walk_qi(w, sb, "last_key");
-  lm_sb_add(sb, " = $3, ");
-  walk_qi(w, sb, "rows_done");
-  lm_sb_add(sb, " = $4, ");
-  walk_qi(w, sb, "done");
-  lm_sb_printf(sb, " = %d, ", finished);
-  walk_qi(w, sb, "updated_at");
-  lm_sb_add(sb, " = $5 WHERE ");
-  walk_qi(w, sb, "revision");
-  lm_sb_add(sb, " = $1 AND ");
-  walk_qi(w, sb, "name");
-  lm_sb_add(sb, " = $2");
+  lm_dialect_sqlf(w->d, sb, "UPDATE %I SET %I = $3, %I = $4, %I = %d, %I = $5 "
+                  "WHERE %I = $1 AND %I = $2", CP_TABLE, "last_key",
+                  "rows_done", "done", finished, "updated_at", "revision",
+                  "name");
   if (!finished) encode_key(L, w, S_NEXT, w->ntype, key);
   lm_walk_text(&p[0], w->revision);
   lm_walk_text(&p[1], w->name);
