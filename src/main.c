@@ -252,6 +252,9 @@ static int run(int argc, char **argv, struct lm_host *h) {
     return rc;
   if ((cmd->flags & LM_NEED_SCRIPTS) && (rc = lm_host_load_scripts(h)))
     return rc;
+  /* a command that only reads must not create a database at a mistyped
+  ** path */
+  h->db_must_exist = !(cmd->flags & LM_WRITES);
   optind = 0;
   return cmd->fn(argc, argv, h);
 }
