@@ -167,8 +167,9 @@ static int sq_progress(void *unused) {
 }
 
 /* connect: open url->path read-write (created if missing, unless
-** opts->must_exist), with extended result codes and the busy timeout.
-** *out owned by the caller (close). */
+** opts->must_exist), with extended result codes, the busy timeout, and
+** double-quoted strings read only as identifiers. *out owned by the
+** caller (close). */
 static int sq_connect(const struct lm_url *url,
                       const struct lm_connect_opts *opts,
                       struct lm_conn **out, struct lm_err *err) {
@@ -191,6 +192,15 @@ static int sq_connect(const struct lm_url *url,
                "`lmigrate upgrade` creates it)", url->path);
     goto done;
   }
+  /* quirks.html#dblquote: SQLite reads a double-quoted name that matches
+  ** no column as a string, so "emial" in an index or a column list would
+  ** silently index a constant. Off, it is "no such column". The stored
+  ** schema is still read as before (SQLite allows it while parsing
+  ** sqlite_master), but DDL re-run from it must not rely on it. */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
   if (rc == SQLITE_OK) {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, opts != NULL ? opts->lock_timeout_ms : 0);
