@@ -340,6 +340,47 @@ for _, backend in ipairs(h.each_backend()) do
       end
     end)
 
+    it("identifiers over 63 bytes: PostgreSQL refuses them, SQLite keeps them whole", function()
+      local long = string.rep("L", 64)
+      local dir, url = setup(backend, { rev("r01", nil, ([[
+    op.create_table(%q, { "id", "integer", primary_key = true })
+    op.create_table(%q, { "id", "integer", primary_key = true })
+    op.create_table("t63", { %q, "integer" })
+    op.create_index(%q, "t63", %q)
+      ]]):format(long .. "a", long .. "b", string.rep("c", 63), string.rep("i", 63),
+                 string.rep("c", 63))) })
+      local r = cli(dir, "upgrade head")
+      if is_pg(url) then
+        assert.equal(1, r.code)
+        assert.matches(('versions/r01_ops.lua:5: create_table "%sa": identifier "%sa" ' ..
+          'is 65 bytes long; PostgreSQL keeps only the first 63'):format(long, long), r.err, 1, true)
+        assert.has_no_table(url, long .. "a")
+        assert.has_no_table(url, "t63")
+        for _, bad in ipairs({
+          ('op.create_index("ix", "t", %q)'):format(long),
+          ('op.add_column("t", { "c", "integer", references = %q })'):format("t." .. long),
+          ('op.alter_column("t", "id", { new_name = %q })'):format(long),
+          ('op.rename_table("t", %q)'):format(long),
+          ('op.create_foreign_key("fk", "t", %q, { "id" }, { "id" })'):format(long),
+          ('op.drop_table(%q)'):format(long),
+        }) do
+          dir = setup(backend, { rev("r01", nil, ([[
+    op.create_table("t", { "id", "integer", primary_key = true })
+    %s
+          ]]):format(bad)) })
+          r = cli(dir, "upgrade head")
+          assert.equal(1, r.code, bad)
+          assert.matches("versions/r01_ops.lua:6: ", r.err, 1, true)
+          assert.matches("is 64 bytes long; PostgreSQL keeps only the first 63", r.err, 1, true)
+        end
+      else
+        assert.equal(0, r.code, r.err)
+        assert.has_table(url, long .. "a")
+        assert.has_table(url, long .. "b")
+        assert.has_index(url, string.rep("i", 63))
+      end
+    end)
+
     if backend == "sqlite" then
       it("a rebuild of a table whose stored schema relies on \"strings\" fails and keeps it", function()
         local dir, url = setup(backend, { rev("r01", nil, [[
