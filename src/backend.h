@@ -44,6 +44,8 @@ struct lm_cursor {
 struct lm_connect_opts {
   int lock_timeout_ms;  /* how long to wait for a lock / busy database */
   FILE *out;            /* offline backend: where SQL goes (stdout) */
+  int must_exist;       /* SQLite: a missing database file is an error, not
+                        ** created (commands that only read); 0 creates it */
 };
 
 struct lm_backend {

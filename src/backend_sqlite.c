@@ -18,8 +18,10 @@
 ** price: inside such a transaction foreign keys are checked only at
 ** commit, and ON DELETE/ON UPDATE actions do not fire.
 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -164,13 +166,16 @@ static int sq_progress(void *unused) {
   return lm_interrupted != 0;
 }
 
-/* connect: open url->path read-write (created if missing), with extended
-** result codes and the busy timeout. *out owned by the caller (close). */
+/* connect: open url->path read-write (created if missing, unless
+** opts->must_exist), with extended result codes, the busy timeout, and
+** double-quoted strings read only as identifiers. *out owned by the
+** caller (close). */
 static int sq_connect(const struct lm_url *url,
                       const struct lm_connect_opts *opts,
                       struct lm_conn **out, struct lm_err *err) {
   struct sq_conn *c = NULL;
   sqlite3 *db = NULL;
+  int must_exist = opts != NULL && opts->must_exist;
   int rc, ret = 1;
 
   *out = NULL;
@@ -178,8 +183,24 @@ static int sq_connect(const struct lm_url *url,
     lm_err_set(err, "the SQLite backend needs a sqlite: URL");
     goto done;
   }
-  rc = sqlite3_open_v2(url->path, &db,
-                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  rc = sqlite3_open_v2(url->path, &db, SQLITE_OPEN_READWRITE |
+                       (must_exist ? 0 : SQLITE_OPEN_CREATE), NULL);
+  if (rc != SQLITE_OK && must_exist && access(url->path, F_OK) != 0 &&
+      errno == ENOENT) {
+    set_code(err, rc);
+    lm_err_set(err, "database file '%s' does not exist (check the URL; "
+               "`lmigrate upgrade` creates it)", url->path);
+    goto done;
+  }
+  /* quirks.html#dblquote: SQLite reads a double-quoted name that matches
+  ** no column as a string, so "emial" in an index or a column list would
+  ** silently index a constant. Off, it is "no such column". The stored
+  ** schema is still read as before (SQLite allows it while parsing
+  ** sqlite_master), but DDL re-run from it must not rely on it. */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
   if (rc == SQLITE_OK) {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, opts != NULL ? opts->lock_timeout_ms : 0);

@@ -16,6 +16,9 @@
 **   schema of `table` when given ("s.t" -> "s"."ix").
 ** - Literals assume standard_conforming_strings = on (the default since
 **   9.1): backslashes in '...' are plain characters.
+** - An identifier (each part of a dotted name) longer than 63 bytes is an
+**   error: the server would keep only its first 63 bytes, with a NOTICE,
+**   so two long names sharing a prefix would become one object.
 */
 #include <math.h>
 #include <string.h>
@@ -107,6 +110,35 @@ static void pg_quote_literal(struct lm_sqlbuf *sb, const struct lm_value *v) {
   lm_dialect_quote_literal_std(sb, v, "TRUE", "FALSE");
 }
 
+/* NAMEDATALEN - 1: the longest identifier the server keeps whole. */
+#define PG_IDENT_MAX 63
+
+/* 0 when every dot-separated part of name (as quote_ident splits it) fits
+** in PG_IDENT_MAX bytes; else err names it. name may be NULL. */
+static int check_ident(const char *name, struct lm_err *err) {
+  const char *p = name;
+  while (p != NULL) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (n > PG_IDENT_MAX)
+      return lm_err_set(err, "identifier \"%.*s\" is %zu bytes long; "
+                        "PostgreSQL keeps only the first %d (two long names "
+                        "could become one): use a shorter name", (int)n, p,
+                        n, PG_IDENT_MAX);
+    p = dot ? dot + 1 : NULL;
+  }
+  return 0;
+}
+
+/* check_ident for each of n names. */
+static int check_idents(const char *const *names, int n,
+                        struct lm_err *err) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (check_ident(names[i], err)) return 1;
+  return 0;
+}
+
 /* The typemap entry for type, or NULL when it is verbatim SQL. */
 static const struct typemap *find_type(const char *type,
                                        struct lm_type_spec *ts) {
@@ -161,6 +193,8 @@ static int pg_map_type(struct lm_sqlbuf *sb, const struct lm_column *col,
 ** column itself (it is the table's only primary-key column). */
 static int render_column(struct lm_sqlbuf *sb, const struct lm_column *col,
                          int inline_pk, struct lm_err *err) {
+  if (check_ident(col->name, err) || check_ident(col->references, err))
+    return 1;
   lm_dialect_quote_ident_std(sb, col->name);
   lm_sb_addc(sb, ' ');
   if (pg_map_type(sb, col, err)) return 1;
@@ -200,7 +234,20 @@ static int render_column(struct lm_sqlbuf *sb, const struct lm_column *col,
 static int pg_create_table(struct lm_sqlbuf *sb,
                            const struct lm_create_table *t,
                            struct lm_err *err) {
+  if (check_ident(t->name, err)) return 1;
   return lm_dialect_create_table(sb, t, render_column, err);
+}
+
+static int pg_drop_table(struct lm_sqlbuf *sb, const char *table,
+                         int if_exists, struct lm_err *err) {
+  if (check_ident(table, err)) return 1;
+  return lm_dialect_drop_table_std(sb, table, if_exists, err);
+}
+
+static int pg_drop_column(struct lm_sqlbuf *sb, const char *table,
+                          const char *column, struct lm_err *err) {
+  if (check_ident(table, err) || check_ident(column, err)) return 1;
+  return lm_dialect_drop_column_std(sb, table, column, err);
 }
 
 /* Length of the schema part of a dotted name ("s.t" -> 1), 0 for none. */
@@ -214,6 +261,7 @@ static size_t schema_len(const char *name) {
 static int pg_rename_table(struct lm_sqlbuf *sb, const char *from,
                            const char *to, struct lm_err *err) {
   size_t fs = schema_len(from), ts = schema_len(to);
+  if (check_ident(from, err) || check_ident(to, err)) return 1;
   if (ts > 0 && (fs != ts || strncmp(from, to, ts) != 0))
     return lm_err_set(err, "cannot move a table to another schema;"
                       " give the new name without a schema (\"%s\") "
@@ -228,6 +276,7 @@ static int pg_rename_table(struct lm_sqlbuf *sb, const char *from,
 
 static int pg_add_column(struct lm_sqlbuf *sb, const char *table,
                          const struct lm_column *col, struct lm_err *err) {
+  if (check_ident(table, err)) return 1;
   lm_sb_add(sb, "ALTER TABLE ");
   lm_dialect_quote_ident_std(sb, table);
   lm_sb_add(sb, " ADD COLUMN ");
@@ -239,6 +288,9 @@ static int pg_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
   size_t ns = schema_len(ix->name), ts = schema_len(ix->table);
   if (ix->ncols < 1)
     return lm_err_set(err, "an index needs at least one column");
+  if (check_ident(ix->name, err) || check_ident(ix->table, err) ||
+      check_idents(ix->cols, ix->ncols, err))
+    return 1;
   if (ns > 0 && (ns != ts || strncmp(ix->name, ix->table, ns) != 0))
     return lm_err_set(err, "PostgreSQL creates an index in its table's schema; "
                       "give the index name without a schema (\"%s\")",
@@ -258,7 +310,7 @@ static int pg_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
 static int pg_drop_index(struct lm_sqlbuf *sb, const struct lm_drop_index *ix,
                          struct lm_err *err) {
   size_t ts = ix->table ? schema_len(ix->table) : 0;
-  (void)err;
+  if (check_ident(ix->name, err) || check_ident(ix->table, err)) return 1;
   lm_sb_add(sb, "DROP INDEX ");
   if (ix->concurrently) lm_sb_add(sb, "CONCURRENTLY ");
   if (ix->if_exists) lm_sb_add(sb, "IF EXISTS ");
@@ -331,13 +383,19 @@ static int pg_alter_column(struct lm_sqlbuf *sb, const char *table,
 
 static int pg_render_alter(struct lm_sqlbuf *sb, const char *table,
                            const struct lm_alter *a, struct lm_err *err) {
+  if (check_ident(table, err) || check_ident(a->column, err) ||
+      check_ident(a->new_name, err) || check_ident(a->name, err) ||
+      check_idents(a->cols, a->ncols, err) ||
+      check_ident(a->ref_table, err) ||
+      check_idents(a->ref_cols, a->nref_cols, err))
+    return 1;
   switch (a->kind) {
   case LM_ALTER_COLUMN:
     return pg_alter_column(sb, table, a, err);
   case LM_ALTER_ADD_COLUMN:
     return pg_add_column(sb, table, a->add, err);
   case LM_ALTER_DROP_COLUMN:
-    return lm_dialect_drop_column_std(sb, table, a->column, err);
+    return pg_drop_column(sb, table, a->column, err);
   case LM_ALTER_DROP_CONSTRAINT:
     lm_sb_add(sb, "ALTER TABLE ");
     lm_dialect_quote_ident_std(sb, table);
@@ -355,7 +413,7 @@ static int pg_render_alter(struct lm_sqlbuf *sb, const char *table,
 static int pg_comment(struct lm_sqlbuf *sb, const char *table,
                       const char *column, const char *text,
                       struct lm_err *err) {
-  (void)err;
+  if (check_ident(table, err) || check_ident(column, err)) return 1;
   lm_sb_add(sb, column ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
   lm_dialect_quote_ident_std(sb, table);
   if (column) {
@@ -378,7 +436,7 @@ static int pg_comment(struct lm_sqlbuf *sb, const char *table,
 
 static int pg_create_schema(struct lm_sqlbuf *sb, const char *name,
                             int if_not_exists, struct lm_err *err) {
-  (void)err;
+  if (check_ident(name, err)) return 1;
   lm_sb_add(sb, if_not_exists ? "CREATE SCHEMA IF NOT EXISTS "
                               : "CREATE SCHEMA ");
   lm_dialect_quote_ident_std(sb, name);
@@ -387,7 +445,7 @@ static int pg_create_schema(struct lm_sqlbuf *sb, const char *name,
 
 static int pg_drop_schema(struct lm_sqlbuf *sb, const char *name,
                           int if_exists, int cascade, struct lm_err *err) {
-  (void)err;
+  if (check_ident(name, err)) return 1;
   lm_sb_add(sb, if_exists ? "DROP SCHEMA IF EXISTS " : "DROP SCHEMA ");
   lm_dialect_quote_ident_std(sb, name);
   if (cascade) lm_sb_add(sb, " CASCADE");
@@ -409,10 +467,10 @@ const struct lm_dialect lm_dialect_pg = {
   .quote_literal = pg_quote_literal,
   .map_type = pg_map_type,
   .render_create_table = pg_create_table,
-  .render_drop_table = lm_dialect_drop_table_std,
+  .render_drop_table = pg_drop_table,
   .render_rename_table = pg_rename_table,
   .render_add_column = pg_add_column,
-  .render_drop_column = lm_dialect_drop_column_std,
+  .render_drop_column = pg_drop_column,
   .render_create_index = pg_create_index,
   .render_drop_index = pg_drop_index,
   .render_alter = pg_render_alter,

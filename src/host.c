@@ -144,6 +144,7 @@ int lm_host_connect(struct lm_host *h, int offline) {
   if (be == NULL) return lm_error("%s", err.msg);
   opts.lock_timeout_ms = h->cfg.lock_timeout_ms;
   opts.out = stdout;
+  opts.must_exist = h->db_must_exist;
   if (be->connect(&h->url, &opts, &h->conn, &err)) {
     h->conn = NULL;
     return lm_error("%s", err.msg);

@@ -44,6 +44,9 @@ struct lm_host {
   int lock_timeout_opt;       /* --lock-timeout in ms, -1 when not given */
   int ddl_lock_timeout_opt;   /* --ddl-lock-timeout in ms, or -1 */
   int statement_timeout_opt;  /* --statement-timeout in ms, or -1 */
+  int db_must_exist;          /* the command only reads (no LM_WRITES):
+                              ** lm_host_connect does not create a missing
+                              ** SQLite file */
   int xref;                   /* registry ref to the -x table */
   struct lm_config cfg;
   struct lm_graph *graph;     /* owned; NULL until lm_host_load_scripts */
@@ -75,8 +78,9 @@ int lm_host_load_config(struct lm_host *h);
 ** Prints its own error naming the file and line; returns the exit status. */
 int lm_host_load_scripts(struct lm_host *h);
 
-/* Connect to cfg.url (offline: the --sql backend printing to stdout).
-** Prints its own error; returns the exit status. */
+/* Connect to cfg.url (offline: the --sql backend printing to stdout); with
+** db_must_exist set a missing SQLite file is an error instead of being
+** created. Prints its own error; returns the exit status. */
 int lm_host_connect(struct lm_host *h, int offline);
 
 /* The URL to show users (password masked); never NULL. */

@@ -120,15 +120,40 @@ static int wants_help(int argc, char **argv) {
   return 0;
 }
 
-/* "--opt SECONDS" into *ms; 0 ok, else prints a usage error. */
+/* "--opt SECONDS" into *ms; 0 ok, else prints a usage error. Only plain
+** decimals (digits with an optional fraction) reach strtod: no sign,
+** space, exponent, hex, inf or nan. */
 static int parse_seconds(const char *opt, const char *arg, int *ms) {
-  char *end;
-  double s = strtod(arg, &end);
-  if (*arg == '\0' || *end != '\0' || s < 0 || s > 86400)
+  size_t ndigits = strspn(arg, "0123456789");
+  const char *p = arg + ndigits;
+  double s = 0;
+  if (*p == '.') {
+    size_t nfrac = strspn(p + 1, "0123456789");
+    ndigits += nfrac;
+    p += 1 + nfrac;
+  }
+  if (ndigits > 0 && *p == '\0') s = strtod(arg, NULL);
+  if (ndigits == 0 || *p != '\0' || s > 86400)
     return lm_usage_error("%s expects seconds (0 to 86400), got '%s'", opt,
                           arg);
   *ms = (int)(s * 1000);
   return 0;
+}
+
+/* getopt values of the options that have no short form: above every
+** char, so that getopt's optopt tells a long option from a short one. */
+enum { OPT_LOCK_TIMEOUT = 256, OPT_DDL_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT };
+
+/* "--name" of the long option whose value is c, in buf; NULL when c has
+** no long form. */
+static const char *long_name(const struct option *opts, int c, char *buf,
+                             size_t n) {
+  for (; opts->name; opts++)
+    if (opts->val == c) {
+      snprintf(buf, n, "--%s", opts->name);
+      return buf;
+    }
+  return NULL;
 }
 
 /* Parse the global options into h; returns -1 to go on, else an exit
@@ -140,48 +165,68 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
     {"url", required_argument, NULL, 'u'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
-    {"lock-timeout", required_argument, NULL, 'L'},
-    {"ddl-lock-timeout", required_argument, NULL, 'D'},
-    {"statement-timeout", required_argument, NULL, 'S'},
+    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+    {"ddl-lock-timeout", required_argument, NULL, OPT_DDL_LOCK_TIMEOUT},
+    {"statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}
   };
-  int c;
+  char name[40];
+  const char *lname;
+  int c, quiet = 0, verbose = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+c:u:x:qvhV", opts, NULL)) != -1) {
+  /* '+': stop at the command word; ':': a missing value returns ':' */
+  while ((c = getopt_long(argc, argv, "+:c:u:x:qvhV", opts, NULL)) != -1) {
     switch (c) {
       case 'c': h->config_opt = optarg; break;
       case 'u': h->url_opt = optarg; break;
       case 'x':
         if (lm_host_add_x(h, optarg)) return 2;
         break;
-      case 'q': h->verbosity = -1; break;
-      case 'v': h->verbosity = 1; break;
-      case 'L':
+      case 'q': quiet = 1; break;
+      case 'v': verbose = 1; break;
+      case OPT_LOCK_TIMEOUT:
         if (parse_seconds("--lock-timeout", optarg, &h->lock_timeout_opt))
           return 2;
         break;
-      case 'D':
+      case OPT_DDL_LOCK_TIMEOUT:
         if (parse_seconds("--ddl-lock-timeout", optarg,
                           &h->ddl_lock_timeout_opt))
           return 2;
         break;
-      case 'S':
+      case OPT_STATEMENT_TIMEOUT:
         if (parse_seconds("--statement-timeout", optarg,
                           &h->statement_timeout_opt))
           return 2;
         break;
       case 'h': usage(stdout); return 0;
       case 'V': printf("lmigrate %s\n", LM_VERSION); return 0;
+      case ':':   /* optopt: the option's value (its char, or OPT_*) */
+        lname = long_name(opts, optopt, name, sizeof name);
+        if (lname == NULL) {
+          snprintf(name, sizeof name, "-%c", optopt);
+          lname = name;
+        }
+        return lm_usage_error("option '%s' needs a value; see lmigrate "
+                              "--help", lname);
       default:
+        /* optopt: 0 for an unknown long option, the char of an unknown
+        ** short one, or the value of a long option given a value it does
+        ** not take (--quiet=1) */
+        if ((lname = long_name(opts, optopt, name, sizeof name)) != NULL)
+          return lm_usage_error("option '%s' takes no value; see lmigrate "
+                                "--help", lname);
         if (optopt)
-          return lm_usage_error("unknown option '-%c' (or it needs a "
-                                "value); see lmigrate --help", optopt);
-        return lm_usage_error("unknown option '%s' (or it needs a value); "
-                              "see lmigrate --help", argv[optind - 1]);
+          return lm_usage_error("unknown option '-%c'; see lmigrate --help",
+                                optopt);
+        return lm_usage_error("unknown option '%s'; see lmigrate --help",
+                              argv[optind - 1]);
     }
   }
+  if (quiet && verbose)
+    return lm_usage_error("-q and -v cannot be used together");
+  h->verbosity = verbose - quiet;
   *cmd_at = optind;
   if (optind >= argc) {
     usage(stderr);
@@ -207,6 +252,9 @@ static int run(int argc, char **argv, struct lm_host *h) {
     return rc;
   if ((cmd->flags & LM_NEED_SCRIPTS) && (rc = lm_host_load_scripts(h)))
     return rc;
+  /* a command that only reads must not create a database at a mistyped
+  ** path */
+  h->db_must_exist = !(cmd->flags & LM_WRITES);
   optind = 0;
   return cmd->fn(argc, argv, h);
 }

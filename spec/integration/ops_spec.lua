@@ -321,7 +321,90 @@ for _, backend in ipairs(h.each_backend()) do
       assert.has_no_table(url, "users")
     end)
 
+    it("a misspelled column is an error, not a string constant", function()
+      for _, bad in ipairs({
+        [[ op.create_index("ix_typo", "users", "emial", { unique = true }) ]],
+        [[ op.create_index("ix_typo", "users", { "nick", "emial" }) ]],
+        [[ op.execute('UPDATE users SET nick = "zed" WHERE id = 1') ]],
+      }) do
+        local dir, url = setup(backend, { rev("r01", nil, BASE .. bad) })
+        local r = cli(dir, "upgrade head")
+        assert.equal(1, r.code, bad)
+        assert.matches("versions/r01_ops.lua:14: ", r.err, 1, true)
+        if is_pg(url) then
+          assert.matches('column "%a+" does not exist', r.err)
+        else
+          assert.matches("no such column: %a+", r.err)
+        end
+        assert.has_no_table(url, "users")
+      end
+    end)
+
+    it("identifiers over 63 bytes: PostgreSQL refuses them, SQLite keeps them whole", function()
+      local long = string.rep("L", 64)
+      local dir, url = setup(backend, { rev("r01", nil, ([[
+    op.create_table(%q, { "id", "integer", primary_key = true })
+    op.create_table(%q, { "id", "integer", primary_key = true })
+    op.create_table("t63", { %q, "integer" })
+    op.create_index(%q, "t63", %q)
+      ]]):format(long .. "a", long .. "b", string.rep("c", 63), string.rep("i", 63),
+                 string.rep("c", 63))) })
+      local r = cli(dir, "upgrade head")
+      if is_pg(url) then
+        assert.equal(1, r.code)
+        assert.matches(('versions/r01_ops.lua:5: create_table "%sa": identifier "%sa" ' ..
+          'is 65 bytes long; PostgreSQL keeps only the first 63'):format(long, long), r.err, 1, true)
+        assert.has_no_table(url, long .. "a")
+        assert.has_no_table(url, "t63")
+        for _, bad in ipairs({
+          ('op.create_index("ix", "t", %q)'):format(long),
+          ('op.add_column("t", { "c", "integer", references = %q })'):format("t." .. long),
+          ('op.alter_column("t", "id", { new_name = %q })'):format(long),
+          ('op.rename_table("t", %q)'):format(long),
+          ('op.create_foreign_key("fk", "t", %q, { "id" }, { "id" })'):format(long),
+          ('op.drop_table(%q)'):format(long),
+        }) do
+          dir = setup(backend, { rev("r01", nil, ([[
+    op.create_table("t", { "id", "integer", primary_key = true })
+    %s
+          ]]):format(bad)) })
+          r = cli(dir, "upgrade head")
+          assert.equal(1, r.code, bad)
+          assert.matches("versions/r01_ops.lua:6: ", r.err, 1, true)
+          assert.matches("is 64 bytes long; PostgreSQL keeps only the first 63", r.err, 1, true)
+        end
+      else
+        assert.equal(0, r.code, r.err)
+        assert.has_table(url, long .. "a")
+        assert.has_table(url, long .. "b")
+        assert.has_index(url, string.rep("i", 63))
+      end
+    end)
+
     if backend == "sqlite" then
+      it("a rebuild of a table whose stored schema relies on \"strings\" fails and keeps it", function()
+        local dir, url = setup(backend, { rev("r01", nil, [[
+    op.alter_column("legacy", "note", { nullable = false })
+  ]]) })
+        -- written with SQLite's legacy double-quoted-string reading on
+        h.sqlite_exec(url, [=[
+.dbconfig dqs_ddl on
+.dbconfig dqs_dml on
+CREATE TABLE legacy (id INTEGER PRIMARY KEY, status TEXT DEFAULT "new" CHECK (status IN ("new", "done")), note TEXT);
+INSERT INTO legacy (id, note) VALUES (1, 'a');
+INSERT INTO legacy VALUES (2, 'done', 'b');
+]=])
+        local schema = h.query(url, "SELECT sql FROM sqlite_master WHERE name = 'legacy'")[1][1]
+        local r = cli(dir, "upgrade head")
+        assert.equal(1, r.code)
+        assert.matches('versions/r01_ops.lua:5: alter_column "legacy": rebuilding table "legacy": ' ..
+          'no such column: new (in "CREATE TABLE', r.err, 1, true)
+        assert.same({ { "1", "new", "a" }, { "2", "done", "b" } },
+          h.query(url, "SELECT id, status, note FROM legacy ORDER BY id"))
+        assert.equal(schema, h.query(url, "SELECT sql FROM sqlite_master WHERE name = 'legacy'")[1][1])
+        assert.version_is(url, {})
+      end)
+
       it("comments and schemas are errors that say why", function()
         local dir = setup(backend, { rev("r01", nil, [[ op.create_schema("app") ]]) })
         local r = cli(dir, "upgrade head")

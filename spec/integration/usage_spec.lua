@@ -173,6 +173,57 @@ for _, backend in ipairs(h.each_backend()) do
       assert.matches("^lmigrate: error: %-%-lock%-timeout expects seconds", r.err)
     end)
 
+    it("seconds must be a plain decimal from 0 to 86400", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      for _, opt in ipairs({ "--lock-timeout", "--ddl-lock-timeout", "--statement-timeout" }) do
+        for _, bad in ipairs({ "nan", "-nan", "NaN", "inf", " 5", "5 ", "0x10", "1e3",
+                               "+5", "-1", "", ".", "86400.5", "5s" }) do
+          local r = run(dir, { opt, bad, "upgrade", "head" })
+          assert.equal(2, r.code, opt .. " '" .. bad .. "': " .. r.err)
+          assert.equal(("lmigrate: error: %s expects seconds (0 to 86400), got '%s'\n")
+            :format(opt, bad), r.err)
+        end
+      end
+      assert.same({}, ttables(url))
+      for _, good in ipairs({ "0", "5", "0.5", "5.", ".25", "86400" }) do
+        local r = run(dir, { "--lock-timeout", good, "heads" })
+        assert.equal(0, r.code, good .. ": " .. r.err)
+      end
+    end)
+
+    it("a global option without its value is named by its long name", function()
+      local dir = setup(backend, { trev("aaa111", nil) })
+      for _, case in ipairs({ { "--url", "--url" }, { "-u", "--url" }, { "-qu", "--url" },
+                              { "--config", "--config" }, { "-c", "--config" },
+                              { "--lock-timeout", "--lock-timeout" }, { "-x", "-x" } }) do
+        local r = run(dir, { case[1] })
+        assert.equal(2, r.code, case[1])
+        assert.equal("lmigrate: error: option '" .. case[2] .. "' needs a value; " ..
+          "see lmigrate --help\n", r.err)
+      end
+      local r = run(dir, "--quiet=1 heads")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: option '--quiet' takes no value; see lmigrate --help\n", r.err)
+      r = run(dir, "-Z heads")
+      assert.equal(2, r.code)
+      assert.equal("lmigrate: error: unknown option '-Z'; see lmigrate --help\n", r.err)
+    end)
+
+    it("-q and -v together are a usage error", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      for _, args in ipairs({ "-q -v upgrade head", "-v -q upgrade head", "-qv upgrade head",
+                              "--quiet --verbose upgrade head" }) do
+        local r = run(dir, args)
+        assert.equal(2, r.code, args)
+        assert.equal("lmigrate: error: -q and -v cannot be used together\n", r.err)
+        assert.equal("", r.out)
+      end
+      assert.same({}, ttables(url))
+      -- a command's own -v is not the global one
+      local r = run(dir, "-q history -v")
+      assert.equal(0, r.code, r.err)
+    end)
+
     it("-- ends options so a target may look like one", function()
       local dir, url = setup(backend, { trev("aaa111", nil) })
       local r = run(dir, "upgrade -- head")
