@@ -26,7 +26,13 @@ struct lm_command {
   unsigned flags;
   const char *usage;          /* one line: "upgrade TARGET [--sql]" */
   const char *summary;        /* one line for `lmigrate --help` */
+  const char *help;           /* full `COMMAND -h` text, or NULL: usage */
 };
+
+/* The full usage texts of the scaffold commands (cmd_scaffold.c). */
+extern const char lm_init_usage[];
+extern const char lm_revision_usage[];
+extern const char lm_merge_usage[];
 
 int cmd_init(int argc, char **argv, struct lm_host *h);
 int cmd_revision(int argc, char **argv, struct lm_host *h);

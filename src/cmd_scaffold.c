@@ -28,7 +28,7 @@ static int blank(const char *s) {
   return *s == '\0';
 }
 
-static const char init_usage[] =
+const char lm_init_usage[] =
   "usage: lmigrate init [DIR] [--template NAME]\n"
   "  Write DIR/lmigrate.lua and DIR/versions/ (DIR defaults to \".\").\n"
   "  --template NAME   scaffold to use: generic (default) or postgresql\n";
@@ -53,9 +53,9 @@ int cmd_init(int argc, char **argv, struct lm_host *h)
   while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
     switch (c) {
     case 't': tmpl = optarg; break;
-    case 'h': fputs(init_usage, stdout); return 0;
+    case 'h': fputs(lm_init_usage, stdout); return 0;
     default:
-      fputs(init_usage, stderr);
+      fputs(lm_init_usage, stderr);
       return lm_usage_error("init: unknown or incomplete option '%s'",
                             argv[optind - 1]);
     }
@@ -63,7 +63,7 @@ int cmd_init(int argc, char **argv, struct lm_host *h)
   if (optind < argc)
     dir = argv[optind++];
   if (optind < argc) {
-    fputs(init_usage, stderr);
+    fputs(lm_init_usage, stderr);
     return lm_usage_error("init: unexpected argument '%s'", argv[optind]);
   }
   return lm_scaffold_init(h, dir, tmpl);
@@ -71,7 +71,7 @@ int cmd_init(int argc, char **argv, struct lm_host *h)
 
 /* ------------------------------------------------------------- revision */
 
-static const char revision_usage[] =
+const char lm_revision_usage[] =
   "usage: lmigrate revision -m MSG [--rev-id ID] [--head REV] "
   "[--branch-label L]\n"
   "                         [--depends-on REV]... [--version-path DIR] "
@@ -144,24 +144,24 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
                     "upgrade and downgrade functions by hand");
       goto done;
     case 'h':
-      fputs(revision_usage, stdout);
+      fputs(lm_revision_usage, stdout);
       rc = 0;
       goto done;
     default:
-      fputs(revision_usage, stderr);
+      fputs(lm_revision_usage, stderr);
       rc = lm_usage_error("revision: unknown or incomplete option '%s'",
                           argv[optind - 1]);
       goto done;
     }
   }
   if (optind < argc) {
-    fputs(revision_usage, stderr);
+    fputs(lm_revision_usage, stderr);
     rc = lm_usage_error("revision: unexpected argument '%s' (quote the "
                         "message: -m \"...\")", argv[optind]);
     goto done;
   }
   if (nr.message == NULL) {
-    fputs(revision_usage, stderr);
+    fputs(lm_revision_usage, stderr);
     rc = lm_usage_error("revision: -m MSG is required");
     goto done;
   }
@@ -260,7 +260,7 @@ done:
 
 /* ---------------------------------------------------------------- merge */
 
-static const char merge_usage[] =
+const char lm_merge_usage[] =
   "usage: lmigrate merge -m MSG [--rev-id ID] [--branch-label L] "
   "(heads | REV REV...)\n"
   "  Write a revision whose parents are the given revisions; `heads`\n"
@@ -304,18 +304,18 @@ int cmd_merge(int argc, char **argv, struct lm_host *h)
       rc = 1;
       break;
     case 'h':
-      fputs(merge_usage, stdout);
+      fputs(lm_merge_usage, stdout);
       rc = 0;
       goto done;
     default:
-      fputs(merge_usage, stderr);
+      fputs(lm_merge_usage, stderr);
       rc = lm_usage_error("merge: unknown or incomplete option '%s'",
                           argv[optind - 1]);
       goto done;
     }
   }
   if (nr.message == NULL) {
-    fputs(merge_usage, stderr);
+    fputs(lm_merge_usage, stderr);
     rc = lm_usage_error("merge: -m MSG is required");
     goto done;
   }
@@ -325,7 +325,7 @@ int cmd_merge(int argc, char **argv, struct lm_host *h)
     goto done;
   }
   if (optind >= argc) {
-    fputs(merge_usage, stderr);
+    fputs(lm_merge_usage, stderr);
     rc = lm_usage_error("merge: name the revisions to merge, or `heads`");
     goto done;
   }

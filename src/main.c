@@ -17,41 +17,43 @@
 
 static const struct lm_command lm_commands[] = {
   {"init", cmd_init, 0, "init [DIR] [--template NAME]",
-   "scaffold lmigrate.lua and a version directory"},
+   "scaffold lmigrate.lua and a version directory", lm_init_usage},
   {"revision", cmd_revision, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
    "revision -m MSG [--rev-id ID] [--head REV] [--branch-label L] "
    "[--depends-on REV]... [--version-path DIR] [--splice]",
-   "write a new revision file from the template"},
+   "write a new revision file from the template", lm_revision_usage},
   {"merge", cmd_merge, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
-   "merge -m MSG [--rev-id ID] (heads | REV REV...)",
-   "write a revision that joins several heads"},
+   "merge -m MSG [--rev-id ID] [--branch-label L] (heads | REV REV...)",
+   "write a revision that joins several heads", lm_merge_usage},
   {"upgrade", cmd_upgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
    "upgrade TARGET [--sql]  (TARGET: head, heads, REV, +N, REV+N, "
    "label@head, label@+N; with --sql also FROM:TO)",
-   "apply revisions up to TARGET"},
+   "apply revisions up to TARGET", NULL},
   {"downgrade", cmd_downgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
    "downgrade TARGET [--sql]  (TARGET: base, REV, -N, REV-N, label@-N; "
    "--sql needs FROM:TO)",
-   "revert revisions down to TARGET"},
+   "revert revisions down to TARGET", NULL},
   {"current", cmd_current, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
-   "current [-v|--verbose] [--json]", "show the revisions the database is at"},
+   "current [-v|--verbose] [--json]", "show the revisions the database is at",
+   NULL},
   {"history", cmd_history, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
    "history [-r RANGE] [-v|--verbose] [-i|--indicate-current] [--json]",
-   "list revisions, newest first"},
+   "list revisions, newest first", NULL},
   {"heads", cmd_heads, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
-   "heads [-v|--verbose] [--json]", "show the heads of the revision graph"},
+   "heads [-v|--verbose] [--json]", "show the heads of the revision graph",
+   NULL},
   {"branches", cmd_branches, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
-   "branches [-v|--verbose]", "show branch points"},
+   "branches [-v|--verbose]", "show branch points", NULL},
   {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS, "show REV",
-   "show one revision"},
+   "show one revision", NULL},
   {"stamp", cmd_stamp,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
    "stamp TARGET [--purge] [--sql]",
-   "set the version table without running revisions"},
+   "set the version table without running revisions", NULL},
   {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
-   "validate", "check applied revisions' checksums against their files"},
+   "validate", "check applied revisions' checksums against their files", NULL},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))
@@ -245,7 +247,10 @@ static int run(int argc, char **argv, struct lm_host *h) {
   argc -= at;
   argv += at;
   if (wants_help(argc, argv)) {
-    printf("usage: lmigrate %s\n\n%s\n", cmd->usage, cmd->summary);
+    if (cmd->help != NULL)
+      fputs(cmd->help, stdout);
+    else
+      printf("usage: lmigrate %s\n\n%s\n", cmd->usage, cmd->summary);
     return 0;
   }
   if ((cmd->flags & LM_NEED_CONFIG) && (rc = lm_host_load_config(h)))

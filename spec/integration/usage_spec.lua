@@ -159,6 +159,10 @@ for _, backend in ipairs(h.each_backend()) do
         assert.matches("^usage: lmigrate " .. c, r.out)
         assert.equal("", r.err)
       end
+      -- the scaffold commands print their whole option list
+      assert.matches("--branch-label L", run(empty, "merge -h").out, 1, true)
+      assert.matches("--version-path DIR   write into", run(empty, "revision -h").out, 1, true)
+      assert.matches("--template NAME   scaffold", run(empty, "init -h").out, 1, true)
       -- even with a broken config
       h.write(empty .. "/lmigrate.lua", "this is not lua")
       local r = run(empty, "upgrade --help")
