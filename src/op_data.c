@@ -24,7 +24,6 @@
 #include "op_data.h"
 #include "op_int.h"
 #include "op_walk.h"
-#include "suggest.h"
 
 #define LOCK_RETRIES 20
 
@@ -56,7 +55,7 @@ static void check_opts(lua_State *L, const char *fname,
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, 1)) {
-    const char *key, *best;
+    const char *key;
     int i, found = 0;
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
@@ -64,12 +63,7 @@ static void check_opts(lua_State *L, const char *fname,
                  luaL_typename(L, -1));
     key = lua_tostring(L, -1);
     for (i = 0; valid[i] && !found; i++) found = strcmp(key, valid[i]) == 0;
-    if (found) continue;
-    best = lm_suggest(key, valid);
-    if (best)
-      luaL_error(L, "unknown option '%s' for %s (did you mean '%s'?)", key,
-                 fname, best);
-    luaL_error(L, "unknown option '%s' for %s", key, fname);
+    if (!found) lm_op_unknown_key(L, key, fname, valid);
   }
 }
 

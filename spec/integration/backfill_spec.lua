@@ -376,6 +376,17 @@ for _, backend in ipairs(h.each_backend()) do
       end)
     end
 
+    it("names the valid options for an unknown one", function()
+      local dir, url = setup(backend, { base_rev(), backfill_rev(
+        [[op.each_batch{ table = "items", key = "id", fn = function() end, bogus = 1 }]]) })
+      create_items(url, backend, 10)
+      local r = run(dir, "upgrade head")
+      assert.are.equal(1, r.code, show(r))
+      assert.matches("r2_rev.lua:%d+: unknown option 'bogus' for each_batch %(valid options: table, key, fn,", r.err)
+      r = run(dir, "current")
+      assert.matches("r2 %(in data phase", r.out)
+    end)
+
     it("refuses a key that is not unique, naming the fix", function()
       local dir, url = setup(backend, { base_rev(), backfill_rev(
         [[op.backfill{ table = "items", key = "a", set = "out = 'x'" }]]) })
