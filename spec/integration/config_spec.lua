@@ -268,6 +268,63 @@ describe("passwords #integration #sqlite", function()
     end
   end)
 
+  -- libpq quotes a URI it cannot parse in its message ("... in URI:
+  -- \"postgresql://u:s3cret@[bad\""): the password is masked there too,
+  -- whichever way the URL came in.
+  local malformed = {
+    "postgres://u:s3cretpw@[bad",
+    "postgresql://u:s3cretpw@[]/db",
+    "postgresql://u:s3cretpw@[::1]x/db",
+    "postgresql://u:s3cr%65tpw@[::1]x/db",
+    "postgresql://[::1]x/db?password=s3cretpw",
+  }
+  for _, url in ipairs(malformed) do
+    it("are not printed when libpq rejects the URI " .. url, function()
+      local dir = h.tmpdir()
+      h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+      h.write(dir .. "/other.lua", ("return { url = %q }\n"):format(url))
+      for _, how in ipairs({ { args = { "-u", url, "current" } },
+                             { args = { "current" }, env = { LMIGRATE_URL = url } },
+                             { args = { "-c", "other.lua", "current" } } }) do
+        local r = run(dir, how.args, { env = how.env, timeout = 30 })
+        assert.equal(1, r.code, r.err)
+        assert.matches("^lmigrate: error: cannot connect to postgresql://", r.err)
+        assert.matches("***", r.err, 1, true)
+        assert.not_matches("s3cr", r.err .. r.out, 1, true)
+      end
+    end)
+  end
+
+  -- Not quite URLs: the text is echoed with any user:password@ masked.
+  for _, url in ipairs({ "postgresql//u:Hunter2pw@h/db", "postgresql:/u:Hunter2pw@h/db",
+                         "u:Hunter2pw@localhost/db" }) do
+    it("are not printed from a malformed URL " .. url, function()
+      local dir = h.tmpdir()
+      h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+      local r = run(dir, { "-u", url, "current" })
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: unsupported database URL '" ..
+        url:gsub("Hunter2pw", "***"):gsub("%p", "%%%0") .. "'; expected ", r.err)
+      assert.not_matches("Hunter2pw", r.err .. r.out, 1, true)
+    end)
+  end
+
+  -- libpq ends the password at the first '@', lmigrate's masking at the
+  -- last: such a URL would show the rest of the password as a host name.
+  it("a raw '@' in the password is refused, asking for %40", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local r = run(dir, { "-u", "postgresql://u:pa@ss@127.0.0.1:1/db", "current" })
+    assert.equal(1, r.code)
+    assert.equal("lmigrate: error: database URL 'postgresql://u:***@127.0.0.1:1/db' has more " ..
+      "than one '@'; percent-encode an '@' in the password as %40\n", r.err)
+    r = run(dir, { "-u", "postgresql://u:pa/ss@127.0.0.1:1/db", "current" })
+    assert.equal(1, r.code)
+    assert.equal("lmigrate: error: database URL 'postgresql://u:***@127.0.0.1:1/db' has a '/' " ..
+      "before its '@'; percent-encode a '/' in the password as %2F (and an '@' elsewhere as %40)\n",
+      r.err)
+  end)
+
   it("are not printed from LMIGRATE_URL either", function()
     local dir = h.tmpdir()
     h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
