@@ -408,7 +408,11 @@ static int pg_connect(const struct lm_url *url,
     goto done;
   }
   if (pq->status(c->pg) != CONNECTION_OK) {
-    squash(msg, sizeof msg, pq->errorMessage(c->pg));
+    /* libpq's text may quote the URI (a malformed one, say): mask it
+    ** before anything else touches it. */
+    char *safe = lm_url_mask(url, pq->errorMessage(c->pg));
+    squash(msg, sizeof msg, safe != NULL ? safe : "(out of memory)");
+    free(safe);
     lm_err_set(err, "cannot connect to %s: %s", url->redacted, msg);
     goto done;
   }

@@ -3,7 +3,11 @@
 ** env.py and alembic.ini in one). It receives the -x table as its first
 ** argument (`local x = ...`). Unknown keys are errors with a suggestion.
 ** URL precedence: --url, LMIGRATE_URL, DATABASE_URL, then the file's url.
+** The returned table is data: every field is read raw (lua_rawget), so a
+** metatable on it (or on hooks) is never consulted and cannot raise an
+** error outside the protected call.
 */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +37,17 @@ static char *xstrdup(const char *s) {
   return p;
 }
 
+/* Push t[key] for the table t at -1, without metamethods; its type. */
+static int rawfield(lua_State *L, const char *key) {
+  lua_pushstring(L, key);
+  return lua_rawget(L, -2);
+}
+
 /* Read the string field key of the table at -1 into *out (owned); 0 ok,
 ** 1 wrong type (error printed). Absent keys leave *out unchanged. */
 static int get_string(lua_State *L, const char *path, const char *key,
                       char **out) {
-  int t = lua_getfield(L, -1, key);
+  int t = rawfield(L, key);
   if (t == LUA_TSTRING) {
     free(*out);
     *out = xstrdup(lua_tostring(L, -1));
@@ -63,17 +73,53 @@ static const char *const hook_names[] = {
   "on_error", NULL
 };
 
-/* The hooks table at -1: known names only, each a function. */
+/* A table name (version_table, version_table_schema) into *out (owned):
+** a string of 1 to max bytes without NUL. Absent keys leave *out
+** unchanged. 0 ok, 1 after printing an error naming the key and why. */
+static int get_name(lua_State *L, const char *path, const char *key,
+                    size_t max, const char *why, char **out) {
+  size_t n;
+  const char *v;
+  int t = rawfield(L, key);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (t != LUA_TSTRING) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must be a string (got %s)", path, key,
+                    lua_typename(L, t));
+  }
+  v = lua_tolstring(L, -1, &n);
+  if (n == 0 || n > max) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must be 1 to %zu bytes long (got %zu): %s",
+                    path, key, max, n, why);
+  }
+  if (strlen(v) != n) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must not contain a NUL byte", path, key);
+  }
+  free(*out);
+  *out = xstrdup(v);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* The hooks table at -1: known names only, each a function. Replaces it
+** by a plain copy (no metatable), which is what the runner reads; on
+** error pops it and returns 1 after printing the error. */
 static int check_hooks(lua_State *L, const char *path) {
+  lua_newtable(L);
   lua_pushnil(L);
-  while (lua_next(L, -2)) {
+  while (lua_next(L, -3)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
     int i, known = 0;
     for (i = 0; hook_names[i]; i++)
       if (strcmp(k, hook_names[i]) == 0) known = 1;
     if (!known) {
       const char *s = lm_suggest(k, hook_names);
-      lua_pop(L, 2);
+      lua_pop(L, 4);
       if (s)
         return lm_error("%s: unknown hook '%s' (did you mean '%s'?)", path, k,
                         s);
@@ -82,11 +128,14 @@ static int check_hooks(lua_State *L, const char *path) {
                       "on_error)", path, k);
     }
     if (lua_type(L, -1) != LUA_TFUNCTION) {
-      lua_pop(L, 2);
+      lua_pop(L, 4);
       return lm_error("%s: hook '%s' must be a function", path, k);
     }
-    lua_pop(L, 1);
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);                  /* copy[k] = hook */
   }
+  lua_replace(L, -2);
   return 0;
 }
 
@@ -94,7 +143,7 @@ static int check_hooks(lua_State *L, const char *path) {
 ** leave *ms unchanged. 0 ok, 1 after printing an error. */
 static int get_seconds(lua_State *L, const char *path, const char *key,
                        int *ms) {
-  int t = lua_getfield(L, -1, key);
+  int t = rawfield(L, key);
   if (t == LUA_TNUMBER && lua_tonumber(L, -1) >= 0 &&
       lua_tonumber(L, -1) <= 86400) {
     *ms = (int)(lua_tonumber(L, -1) * 1000);
@@ -109,9 +158,9 @@ static int get_seconds(lua_State *L, const char *path, const char *key,
 
 /* script_location (string) or version_locations (array of strings). */
 static int get_locations(lua_State *L, struct lm_config *c) {
-  int t = lua_getfield(L, -1, "version_locations");
+  int t = rawfield(L, "version_locations");
   if (t == LUA_TTABLE) {
-    lua_Integer i, n = luaL_len(L, -1);
+    lua_Integer i, n = (lua_Integer)lua_rawlen(L, -1);
     for (i = 1; i <= n; i++) {
       if (lua_rawgeti(L, -1, i) != LUA_TSTRING) {
         lua_pop(L, 2);
@@ -140,7 +189,7 @@ static int get_locations(lua_State *L, struct lm_config *c) {
       if (rc) return 1;
     }
   } else {
-    if (lua_getfield(L, -1, "script_location") != LUA_TNIL) {
+    if (rawfield(L, "script_location") != LUA_TNIL) {
       lua_pop(L, 1);
       return lm_error("%s: set either script_location or version_locations,"
                       " not both", c->path);
@@ -179,13 +228,15 @@ static int read_table(struct lm_host *h) {
   }
   if (get_string(L, c->path, "url", &c->url)) return 1;
   if (get_locations(L, c)) return 1;
-  if (get_string(L, c->path, "version_table", &c->version_table)) return 1;
-  if (get_string(L, c->path, "version_table_schema",
-                 &c->version_table_schema))
+  if (get_name(L, c->path, "version_table", LM_MAX_VERSION_TABLE,
+               "lmigrate adds '_history' for the history table, and "
+               "PostgreSQL cuts names at 63 bytes", &c->version_table) ||
+      get_name(L, c->path, "version_table_schema", LM_MAX_NAME,
+               "PostgreSQL's limit on names", &c->version_table_schema))
     return 1;
   if (get_string(L, c->path, "revision_template", &c->revision_template))
     return 1;
-  t = lua_getfield(L, -1, "transaction_per_migration");
+  t = rawfield(L, "transaction_per_migration");
   if (t == LUA_TBOOLEAN) c->transaction_per_migration = lua_toboolean(L, -1);
   else if (t != LUA_TNIL) {
     lua_pop(L, 1);
@@ -198,7 +249,7 @@ static int read_table(struct lm_host *h) {
       get_seconds(L, c->path, "statement_timeout",
                   &c->statement_timeout_ms))
     return 1;
-  t = lua_getfield(L, -1, "lock_retries");
+  t = rawfield(L, "lock_retries");
   if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
       lua_tointeger(L, -1) <= 100)
     c->lock_retries = (int)lua_tointeger(L, -1);
@@ -208,12 +259,9 @@ static int read_table(struct lm_host *h) {
                     c->path);
   }
   lua_pop(L, 1);
-  t = lua_getfield(L, -1, "hooks");
+  t = rawfield(L, "hooks");
   if (t == LUA_TTABLE) {
-    if (check_hooks(L, c->path)) {
-      lua_pop(L, 1);
-      return 1;
-    }
+    if (check_hooks(L, c->path)) return 1;
     c->hooks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {
     lua_pop(L, 1);
@@ -221,6 +269,32 @@ static int read_table(struct lm_host *h) {
       return lm_error("%s: 'hooks' must be a table of functions", c->path);
   }
   return 0;
+}
+
+/* An error when two version locations name the same directory (compared
+** by realpath; a location that cannot be resolved is reported when it is
+** read). */
+static int check_locations(const struct lm_config *c) {
+  char (*real)[PATH_MAX];
+  int i, j, rc = 0;
+  if (c->nlocations < 2) return 0;
+  real = calloc((size_t)c->nlocations, sizeof *real);
+  if (real == NULL) return lm_error("out of memory");
+  for (i = 0; i < c->nlocations && rc == 0; i++) {
+    if (realpath(c->locations[i], real[i]) == NULL) real[i][0] = '\0';
+    for (j = 0; j < i && rc == 0; j++) {
+      if (real[i][0] == '\0' || strcmp(real[i], real[j]) != 0) continue;
+      if (strcmp(c->locations[i], c->locations[j]) == 0)
+        rc = lm_error("%s: version_locations lists '%s' twice",
+                      c->path ? c->path : "lmigrate.lua", c->locations[j]);
+      else
+        rc = lm_error("%s: version_locations lists '%s' twice (also as "
+                      "'%s')", c->path ? c->path : "lmigrate.lua",
+                      c->locations[j], c->locations[i]);
+    }
+  }
+  free(real);
+  return rc;
 }
 
 /* Run the config chunk at path; leaves the returned table on the stack. */
@@ -270,6 +344,7 @@ int lm_host_load_config(struct lm_host *h) {
     if (rc) return rc;
   }
   if (c->nlocations == 0 && add_location(c, "versions")) return 1;
+  if (check_locations(c)) return 1;
   if (c->version_table == NULL)
     c->version_table = xstrdup(LM_DEFAULT_VERSION_TABLE);
   c->history_table = malloc(strlen(c->version_table) + 9);

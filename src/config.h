@@ -10,5 +10,10 @@
 #define LM_DEFAULT_DDL_LOCK_TIMEOUT_MS 5000
 #define LM_DEFAULT_STATEMENT_TIMEOUT_MS (-1)   /* the server's setting */
 #define LM_DEFAULT_LOCK_RETRIES 3
+/* PostgreSQL cuts identifiers at 63 bytes (NAMEDATALEN - 1); the version
+** table's name leaves room for the "_history" (8 bytes) of its history
+** table, so the two can never be cut to the same name. */
+#define LM_MAX_NAME 63
+#define LM_MAX_VERSION_TABLE (LM_MAX_NAME - 8)
 
 #endif

@@ -8,6 +8,9 @@
 ** Invariant: revision tables live in the registry table h->revs_ref at
 ** graph index + 1, or that slot is nil when the revision came from the
 ** cache and has not been compiled yet; the graph owns the C-side metadata.
+** A revision table is data: its fields are only ever read raw, so a
+** metatable on it is never consulted (and cannot raise an error outside
+** the protected call).
 */
 #include <dirent.h>
 #include <errno.h>
@@ -119,11 +122,25 @@ fail:
   return NULL;
 }
 
+/* Push t[key] for the table t at -1, without metamethods; its type. */
+static int rawfield(lua_State *L, const char *key) {
+  lua_pushstring(L, key);
+  return lua_rawget(L, -2);
+}
+
+/* AT(field): "path:LINE" of the line of the file of the revision `r` in
+** scope that assigns field, else the path, for an error about that field;
+** written into the caller's buffer `loc` (see lm_revision_locate). */
+#define LOC_MAX 4200
+#define AT(field) lm_revision_locate(r, (field), loc, sizeof loc)
+
 /* Field `key` of the table at -1 as a list of strings (nil, a string, or a
-** sequence of strings) into *out and *n (owned). 0 ok, else prints an error. */
-static int get_list(lua_State *L, const char *path, const char *key,
-                    char ***out, int *n) {
-  int t = lua_getfield(L, -1, key), rc = 0;
+** sequence of strings) into *out and *n (owned). 0 ok, else prints an
+** error naming r's file and the line of the field. */
+static int get_list(lua_State *L, const struct lm_revision *r,
+                    const char *key, char ***out, int *n) {
+  char loc[LOC_MAX];
+  int t = rawfield(L, key), rc = 0;
   *out = NULL;
   *n = 0;
   if (t == LUA_TSTRING) {
@@ -132,12 +149,12 @@ static int get_list(lua_State *L, const char *path, const char *key,
       rc = lm_error("out of memory");
     else *n = 1;
   } else if (t == LUA_TTABLE) {
-    lua_Integer i, len = luaL_len(L, -1);
+    lua_Integer i, len = (lua_Integer)lua_rawlen(L, -1);
     *out = calloc((size_t)len + 1, sizeof **out);
     if (*out == NULL) rc = lm_error("out of memory");
     for (i = 1; rc == 0 && i <= len; i++) {
       if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
-        rc = lm_error("%s: %s[%lld] must be a string (got %s)", path, key,
+        rc = lm_error("%s: '%s[%lld]' must be a string, got %s", AT(key), key,
                       (long long)i, luaL_typename(L, -1));
       else if (((*out)[i - 1] = strdup(lua_tostring(L, -1))) == NULL)
         rc = lm_error("out of memory");
@@ -145,30 +162,49 @@ static int get_list(lua_State *L, const char *path, const char *key,
       lua_pop(L, 1);
     }
   } else if (t != LUA_TNIL) {
-    rc = lm_error("%s: '%s' must be a string or a list of strings (got %s)",
-                  path, key, lua_typename(L, t));
+    rc = lm_error("%s: '%s' must be a string or a list of strings, got %s",
+                  AT(key), key, lua_typename(L, t));
   }
   lua_pop(L, 1);
   return rc;
 }
 
-static int get_opt_string(lua_State *L, const char *path, const char *key,
-                          char **out) {
-  int t = lua_getfield(L, -1, key), rc = 0;
+static int get_opt_string(lua_State *L, const struct lm_revision *r,
+                          const char *key, char **out) {
+  char loc[LOC_MAX];
+  int t = rawfield(L, key), rc = 0;
   if (t == LUA_TSTRING) {
     if ((*out = strdup(lua_tostring(L, -1))) == NULL)
       rc = lm_error("out of memory");
   } else if (t != LUA_TNIL) {
-    rc = lm_error("%s: '%s' must be a string (got %s)", path, key,
+    rc = lm_error("%s: '%s' must be a string, got %s", AT(key), key,
                   lua_typename(L, t));
   }
   lua_pop(L, 1);
   return rc;
 }
 
-/* Validate the returned table at -1 and fill r. Prints its own error. */
-static int read_revision(lua_State *L, const char *path,
-                         struct lm_revision *r) {
+/* Field `key` of the table at -1: nil or a function. Its type, or -2
+** after printing an error naming the file and the line of the field. */
+static int get_opt_function(lua_State *L, const struct lm_revision *r,
+                            const char *key) {
+  char loc[LOC_MAX];
+  int t = rawfield(L, key);
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TFUNCTION) {
+    lm_error("%s: '%s' must be a function, got %s", AT(key), key,
+             lua_typename(L, t));
+    return -2;
+  }
+  return t;
+}
+
+/* Validate the returned table at -1 and fill r, whose path (r->path) is
+** the file's. Prints its own error, naming the file and, for a field of
+** the wrong type, the field's line. */
+static int read_revision(lua_State *L, struct lm_revision *r) {
+  const char *path = r->path;
+  char loc[LOC_MAX];
   int t, i;
   char bad = 0;
   lua_pushnil(L);
@@ -188,17 +224,21 @@ static int read_revision(lua_State *L, const char *path,
       const char *s = lm_suggest(k, rev_keys);
       int rc;
       if (s)
-        rc = lm_error("%s: unknown field '%s' (did you mean '%s'?)", path, k,
-                      s);
+        rc = lm_error("%s: unknown field '%s' (did you mean '%s'?)", AT(k),
+                      k, s);
       else
-        rc = lm_error("%s: unknown field '%s'", path, k);
+        rc = lm_error("%s: unknown field '%s'", AT(k), k);
       lua_pop(L, 1);
       return rc;
     }
   }
-  t = lua_getfield(L, -1, "revision");
+  t = rawfield(L, "revision");
   if (t != LUA_TSTRING) {
     lua_pop(L, 1);
+    if (t != LUA_TNIL)
+      return lm_error("%s: 'revision' must be a string, got %s (an id such "
+                      "as \"3f2a9c1d7b04\")", AT("revision"),
+                      lua_typename(L, t));
     return lm_error("%s: missing 'revision' (a string id such as "
                     "\"3f2a9c1d7b04\")", path);
   }
@@ -208,44 +248,37 @@ static int read_revision(lua_State *L, const char *path,
   if (!lm_revision_id_ok(r->id, &bad)) {
     if (bad)
       return lm_error("%s: illegal character '%c' in revision id '%s' "
-                      "(use letters, digits and _)", path, bad, r->id);
-    return lm_error("%s: revision id '%s' must be 1 to 64 characters", path,
-                    r->id);
+                      "(use letters, digits and _)", AT("revision"), bad,
+                      r->id);
+    return lm_error("%s: revision id '%s' must be 1 to 64 characters",
+                    AT("revision"), r->id);
   }
-  if (get_list(L, path, "down_revision", &r->down, &r->ndown)) return 1;
-  if (get_list(L, path, "depends_on", &r->depends, &r->ndepends)) return 1;
-  if (get_list(L, path, "branch_labels", &r->labels, &r->nlabels)) return 1;
+  if (get_list(L, r, "down_revision", &r->down, &r->ndown)) return 1;
+  if (get_list(L, r, "depends_on", &r->depends, &r->ndepends)) return 1;
+  if (get_list(L, r, "branch_labels", &r->labels, &r->nlabels)) return 1;
   for (i = 0; i < r->nlabels; i++)
     if (!lm_revision_id_ok(r->labels[i], &bad))
       return lm_error("%s: branch label '%s' may only use letters, digits "
-                      "and _", path, r->labels[i]);
-  if (get_opt_string(L, path, "message", &r->message)) return 1;
-  if (get_opt_string(L, path, "create_date", &r->create_date)) return 1;
-  t = lua_getfield(L, -1, "transactional");
+                      "and _", AT("branch_labels"), r->labels[i]);
+  if (get_opt_string(L, r, "message", &r->message)) return 1;
+  if (get_opt_string(L, r, "create_date", &r->create_date)) return 1;
+  t = rawfield(L, "transactional");
   if (t == LUA_TBOOLEAN) r->transactional = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-    return lm_error("%s: 'transactional' must be true or false", path);
-  t = lua_getfield(L, -1, "upgrade");
-  lua_pop(L, 1);
+    return lm_error("%s: 'transactional' must be true or false, got %s",
+                    AT("transactional"), lua_typename(L, t));
+  t = get_opt_function(L, r, "upgrade");
+  if (t == -2) return 1;
   if (t != LUA_TFUNCTION)
     return lm_error("%s: revision '%s' has no upgrade function (add "
                     "`upgrade = function(op) ... end`)", path, r->id);
-  t = lua_getfield(L, -1, "downgrade");
-  lua_pop(L, 1);
-  if (t != LUA_TNIL && t != LUA_TFUNCTION)
-    return lm_error("%s: 'downgrade' must be a function", path);
+  if ((t = get_opt_function(L, r, "downgrade")) == -2) return 1;
   r->has_downgrade = (t == LUA_TFUNCTION);
   r->has_data = 0;
-  t = lua_getfield(L, -1, "data");
-  lua_pop(L, 1);
-  if (t != LUA_TNIL && t != LUA_TFUNCTION)
-    return lm_error("%s: 'data' must be a function", path);
+  if ((t = get_opt_function(L, r, "data")) == -2) return 1;
   if (t == LUA_TFUNCTION) r->has_data |= LM_HAS_DATA;
-  t = lua_getfield(L, -1, "data_downgrade");
-  lua_pop(L, 1);
-  if (t != LUA_TNIL && t != LUA_TFUNCTION)
-    return lm_error("%s: 'data_downgrade' must be a function", path);
+  if ((t = get_opt_function(L, r, "data_downgrade")) == -2) return 1;
   if (t == LUA_TFUNCTION) r->has_data |= LM_HAS_DATA_DOWNGRADE;
   return 0;
 }
@@ -316,7 +349,7 @@ static int load_one(struct lm_host *h, const char *path, int *idx,
     lm_revision_free(r);
     return rc;
   }
-  if ((r->path = strdup(path)) == NULL || read_revision(L, path, r)) {
+  if ((r->path = strdup(path)) == NULL || read_revision(L, r)) {
     lm_revision_free(r);
     lua_pop(L, 1);
     return 1;
@@ -509,11 +542,13 @@ int lm_sandbox_compile(struct lm_host *h, int idx) {
   }
   /* The same validation as at load; the id must still be the one the
   ** graph was built with. */
-  if ((check = lm_revision_new()) == NULL) {
+  if ((check = lm_revision_new()) == NULL ||
+      (check->path = strdup(rev->path)) == NULL) {
+    lm_revision_free(check);
     lua_pop(L, 2);
     return lm_error("out of memory");
   }
-  rc = read_revision(L, rev->path, check);
+  rc = read_revision(L, check);
   if (rc == 0 && strcmp(check->id, rev->id) != 0) rc = changed(h, rev->path);
   lm_revision_free(check);
   if (rc) {
@@ -534,7 +569,7 @@ int lm_sandbox_push_field(struct lm_host *h, int idx, const char *name) {
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->revs_ref);
   lua_rawgeti(L, -1, idx + 1);
-  t = lua_getfield(L, -1, name);
+  t = rawfield(L, name);
   lua_replace(L, -3);
   lua_pop(L, 1);
   return t;

@@ -51,56 +51,190 @@ static int at_password_key(const char *start, const char *p) {
   return strncasecmp(p, "password=", 9) == 0;
 }
 
-/* See url.h. The result is never longer than s plus a few "***" markers:
-** each masked run is replaced by 3 bytes, and an empty run is never
-** masked, so len(result) <= len(s) + 2 * (number of masked runs). */
+/* A secret in a URL: the bytes [b, e) of it. */
+struct span {
+  size_t b, e;
+};
+
+/*
+** The user:PASSWORD@ password of s as [sp->b, sp->e); 0 when there is
+** none. The rule is deliberately conservative, because s may be a
+** malformed URL that libpq or a reader splits differently: the userinfo
+** starts after `scheme://` (or at the start of the text: `u:pw@h/db`,
+** `postgresql//u:pw@h`) and ends at the LAST '@' of the text, so a password
+** holding a raw '@', '/', '?' or '#' is masked whole; the password starts
+** after the first ':' of the userinfo that is not followed by '/' (so the
+** colon of `postgresql:/u:pw@h` is skipped), else after its first ':'.
+** SQLite URLs carry no credentials: their "userinfo" is a path, left alone.
+*/
+static int userinfo_password(const char *s, struct span *sp) {
+  size_t start = 0;
+  const char *at, *colon = NULL, *q;
+  if (strncasecmp(s, "sqlite:", 7) == 0) return 0;
+  if (scheme_len(s) > 0) start = scheme_len(s) + 3;
+  at = strrchr(s + start, '@');
+  if (at == NULL) return 0;
+  for (q = s + start; q < at && colon == NULL; q++)
+    if (*q == ':' && q[1] != '/') colon = q;
+  if (colon == NULL) colon = memchr(s + start, ':', (size_t)(at - s - start));
+  if (colon == NULL || colon + 1 >= at) return 0;
+  sp->b = (size_t)(colon + 1 - s);
+  sp->e = (size_t)(at - s);
+  return 1;
+}
+
+static int span_cmp(const void *a, const void *b) {
+  const struct span *x = a, *y = b;
+  return x->b < y->b ? -1 : x->b > y->b;
+}
+
+/* Every secret of s: its userinfo password and each non-empty
+** `password=VALUE` (VALUE ends at '&', '#' or whitespace), sorted, with
+** overlapping or touching spans merged. A malloc'd array (caller frees;
+** may be non-NULL with *n == 0); NULL on allocation failure. */
+static struct span *secrets(const char *s, size_t *n) {
+  size_t len = strlen(s), k = 0, i;
+  struct span *sp = malloc(sizeof *sp * (len / 9 + 2)), u;
+  const char *p;
+  *n = 0;
+  if (sp == NULL) return NULL;
+  for (p = s; *p; ) {
+    if (!at_password_key(s, p)) {
+      p++;
+      continue;
+    }
+    sp[k].b = (size_t)(p + 9 - s);
+    sp[k].e = sp[k].b + strcspn(p + 9, "&# \t\r\n");
+    p = s + sp[k].e;
+    if (sp[k].e > sp[k].b) k++;
+  }
+  if (userinfo_password(s, &u)) sp[k++] = u;
+  qsort(sp, k, sizeof *sp, span_cmp);
+  for (i = 0; i < k; i++) {
+    if (*n > 0 && sp[i].b <= sp[*n - 1].e) {
+      if (sp[i].e > sp[*n - 1].e) sp[*n - 1].e = sp[i].e;
+    } else {
+      sp[(*n)++] = sp[i];
+    }
+  }
+  return sp;
+}
+
+/* See url.h. Each secret (a non-empty run) becomes 3 bytes, so the result
+** is at most 2 bytes per secret longer than s. */
 char *lm_url_redact(const char *s) {
-  size_t len, slen, cap;
-  const char *p, *auth, *auth_end, *at = NULL, *colon = NULL;
+  struct span *sp;
+  size_t n, i, from = 0;
   char *out, *o;
 
   if (s == NULL) return NULL;
-  len = strlen(s);
-  cap = len + 3 * (len / 2 + 2) + 1;
-  out = malloc(cap);
+  sp = secrets(s, &n);
+  if (sp == NULL) return NULL;
+  out = malloc(strlen(s) + 2 * n + 1);
+  if (out != NULL) {
+    o = out;
+    for (i = 0; i < n; i++) {
+      put(&o, s + from, sp[i].b - from);
+      put(&o, "***", 3);
+      from = sp[i].e;
+    }
+    strcpy(o, s + from);
+  }
+  free(sp);
+  return out;
+}
+
+/* A malloc'd copy of text with every occurrence of needle (nlen > 0
+** bytes) replaced by with; NULL on allocation failure. */
+static char *replace_all(const char *text, const char *needle, size_t nlen,
+                         const char *with) {
+  size_t count = 0, wlen = strlen(with);
+  const char *p, *q;
+  char *out, *o;
+  for (p = text; (q = memmem(p, strlen(p), needle, nlen)) != NULL;
+       p = q + nlen)
+    count++;
+  out = malloc(strlen(text) + count * wlen + 1);
   if (out == NULL) return NULL;
   o = out;
-  p = s;
-
-  /* scheme://user:PASSWORD@host: mask the password. SQLite URLs carry no
-  ** credentials, so their "authority" (a path) is left alone. The userinfo
-  ** ends at the last '@' before any query or fragment, so a password
-  ** containing a raw '@' or '/' is masked whole. */
-  slen = scheme_len(s);
-  if (slen > 0 && !(slen == 6 && strncasecmp(s, "sqlite", 6) == 0)) {
-    auth = s + slen + 3;
-    auth_end = auth + strcspn(auth, "?#");
-    for (const char *q = auth; q < auth_end; q++)
-      if (*q == '@') at = q;
-    if (at != NULL) colon = memchr(auth, ':', (size_t)(at - auth));
-    if (colon != NULL && colon + 1 < at) {
-      put(&o, s, (size_t)(colon + 1 - s));
-      put(&o, "***", 3);
-      p = at;
-    }
+  for (p = text; (q = memmem(p, strlen(p), needle, nlen)) != NULL;
+       p = q + nlen) {
+    put(&o, p, (size_t)(q - p));
+    put(&o, with, wlen);
   }
+  strcpy(o, p);
+  return out;
+}
 
-  /* password=VALUE anywhere (query parameter or key=value text). */
-  while (*p) {
-    if (at_password_key(s, p)) {
-      size_t vlen;
-      put(&o, p, 9);
-      p += 9;
-      vlen = strcspn(p, "&# \t\r\n");
-      if (vlen > 0) {
-        put(&o, "***", 3);
-        p += vlen;
-      }
-      continue;
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = tolower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The n bytes at s with %XX escapes decoded (as libpq decodes a URI), as a
+** malloc'd string; NULL on allocation failure. */
+static char *percent_decode(const char *s, size_t n) {
+  char *out = malloc(n + 1), *o = out;
+  size_t i;
+  if (out == NULL) return NULL;
+  for (i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+        hexval((unsigned char)s[i + 2]) >= 0) {
+      *o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+                    hexval((unsigned char)s[i + 2]));
+      i += 2;
+    } else {
+      *o++ = s[i];
     }
-    *o++ = *p++;
   }
   *o = '\0';
+  return out;
+}
+
+static int longer_first(const void *a, const void *b) {
+  size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+  return x > y ? -1 : x < y;
+}
+
+/* See url.h. The secrets are masked longest first, so that a short one
+** cannot split a longer one and leave the rest of it readable. */
+char *lm_url_mask(const struct lm_url *u, const char *text) {
+  struct span *sp = NULL;
+  char **words = NULL, *out, *next;
+  size_t n = 0, nw = 0, i;
+
+  if (text == NULL) return NULL;
+  if (u == NULL || u->raw == NULL || u->raw[0] == '\0' || u->redacted == NULL)
+    return strdup(text);
+  out = replace_all(text, u->raw, strlen(u->raw), u->redacted);
+  if (out == NULL || (sp = secrets(u->raw, &n)) == NULL ||
+      (words = calloc(2 * n + 1, sizeof *words)) == NULL)
+    goto oom;
+  for (i = 0; i < n; i++) {
+    size_t len = sp[i].e - sp[i].b;
+    if ((words[nw] = strndup(u->raw + sp[i].b, len)) == NULL) goto oom;
+    nw++;
+    if ((words[nw] = percent_decode(u->raw + sp[i].b, len)) == NULL)
+      goto oom;
+    nw++;
+  }
+  qsort(words, nw, sizeof *words, longer_first);
+  for (i = 0; i < nw; i++) {
+    if (words[i][0] == '\0') continue;
+    next = replace_all(out, words[i], strlen(words[i]), "***");
+    if (next == NULL) goto oom;
+    free(out);
+    out = next;
+  }
+  goto done;
+oom:
+  free(out);
+  out = NULL;
+done:
+  for (i = 0; i < nw; i++) free(words[i]);
+  free(words);
+  free(sp);
   return out;
 }
 
@@ -117,6 +251,15 @@ static int url_error(struct lm_err *err, const char *what, const char *s) {
   char *red = lm_url_redact(s);
   lm_err_set(err, "%s '%s'; expected %s", what,
              red != NULL ? red : "(out of memory)", ACCEPTED_FORMS);
+  free(red);
+  return 1;
+}
+
+/* Fill err with "database URL 'redacted-url' <what>". Returns 1. */
+static int url_fail(struct lm_err *err, const char *what, const char *s) {
+  char *red = lm_url_redact(s);
+  lm_err_set(err, "database URL '%s' %s",
+             red != NULL ? red : "(out of memory)", what);
   free(red);
   return 1;
 }
@@ -149,6 +292,32 @@ static char *sqlite_path(const char *rest, int *bad) {
   return dupn(rest, strlen(rest));
 }
 
+/* libpq's reading of the postgresql:// URL s (whose text after "://" is
+** rest): the userinfo ends at the FIRST '@', and only when no '/' comes
+** before it; the password follows its first ':'. 0 when libpq's password
+** is exactly the one lm_url_redact() masks, else fills err with how to
+** percent-encode the URL and returns 1: otherwise part of the password
+** would reach libpq as a host, port or database name, and its error
+** messages would print that part. */
+static int pg_userinfo_check(const char *s, const char *rest,
+                             struct lm_err *err) {
+  struct span ours;
+  size_t userinfo = strcspn(rest, "@/");
+  const char *colon, *at = rest + userinfo;
+  if (!userinfo_password(s, &ours)) return 0;
+  if (*at == '@') {
+    colon = memchr(rest, ':', userinfo);
+    if (colon != NULL && (size_t)(colon + 1 - s) == ours.b &&
+        (size_t)(at - s) == ours.e)
+      return 0;
+  }
+  if (strchr(rest, '@') != strrchr(rest, '@'))
+    return url_fail(err, "has more than one '@'; percent-encode an '@' in "
+                    "the password as %40", s);
+  return url_fail(err, "has a '/' before its '@'; percent-encode a '/' in "
+                  "the password as %2F (and an '@' elsewhere as %40)", s);
+}
+
 /* See url.h. On error *out is left zeroed (nothing to free). */
 int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err) {
   memset(out, 0, sizeof *out);
@@ -174,6 +343,7 @@ int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err) {
              strncasecmp(s, "postgres://", 11) == 0) {
     const char *rest = s + (s[8] == ':' ? 11 : 13);
     size_t n = strlen(rest);
+    if (pg_userinfo_check(s, rest, err)) return 1;
     out->kind = LM_URL_POSTGRES;
     out->raw = malloc(13 + n + 1);
     if (out->raw != NULL) {

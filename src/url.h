@@ -21,8 +21,16 @@ struct lm_url {
 ** postgres://.... Errors name the URL (redacted) and the accepted forms. */
 int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err);
 void lm_url_free(struct lm_url *u);     /* NULL-safe; frees members only */
-/* A malloc'd copy of s with any password masked; caller frees. Works on
-** arbitrary text that is not a valid URL (returned unchanged). */
+/* A malloc'd copy of s with any password masked; caller frees; NULL on
+** OOM. Works on arbitrary text that is not a valid URL: any `user:pw@`
+** shape is masked (from the first ':' after `scheme://` or the start of
+** the text to the LAST '@'), as is every `password=` value; text without
+** either is returned unchanged. SQLite URLs are paths and kept whole. */
 char *lm_url_redact(const char *s);
+/* A malloc'd copy of text (a message from libpq, say) in which every
+** occurrence of u->raw is replaced by u->redacted, then every remaining
+** occurrence of one of u->raw's passwords, as written or percent-decoded,
+** by "***"; caller frees; NULL on OOM. */
+char *lm_url_mask(const struct lm_url *u, const char *text);
 
 #endif

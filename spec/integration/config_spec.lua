@@ -186,6 +186,104 @@ for _, backend in ipairs(h.each_backend()) do
       assert.equal(2, r.code)
     end)
 
+    it("version_locations naming a directory twice is an error", function()
+      for _, locs in ipairs({ '{ "versions", "versions" }', '{ "versions", "./versions/" }' }) do
+        local dir = h.tmpdir()
+        local url = h.db_url(backend, dir)
+        h.project(dir, { trev("aaa111", nil) }, { config =
+          ("return { url = %q, version_locations = %s }\n"):format(url, locs) })
+        local r = run(dir, "upgrade head")
+        assert.equal(1, r.code, r.err)
+        local again = locs:match('"(%./versions/)"')
+        assert.equal("lmigrate: error: lmigrate.lua: version_locations lists 'versions' twice" ..
+          (again and (" (also as '" .. again .. "')") or "") .. "\n", r.err)
+        assert.is_nil(r.err:find("duplicate revision id", 1, true))
+        assert.same({}, h.tables(url))
+      end
+    end)
+
+    -- <version_table>_history must fit PostgreSQL's 63-byte names, or the
+    -- two tables would be cut to the same name.
+    it("version_table must be 1 to 55 bytes without NUL", function()
+      local why = "lmigrate adds '_history' for the history table, and PostgreSQL cuts names at 63 bytes"
+      local cases = {
+        { '""', "'version_table' must be 1 to 55 bytes long (got 0): " .. why },
+        { ("%q"):format(("v"):rep(56)), "'version_table' must be 1 to 55 bytes long (got 56): " .. why },
+        { '"a\\0b"', "'version_table' must not contain a NUL byte" },
+        { "7", "'version_table' must be a string (got number)" },
+        { '"x", version_table_schema = ""',
+          "'version_table_schema' must be 1 to 63 bytes long (got 0): PostgreSQL's limit on names" },
+        { ('"x", version_table_schema = %q'):format(("s"):rep(64)),
+          "'version_table_schema' must be 1 to 63 bytes long (got 64): PostgreSQL's limit on names" },
+      }
+      for _, c in ipairs(cases) do
+        local dir = h.tmpdir()
+        local url = h.db_url(backend, dir)
+        h.project(dir, { trev("aaa111", nil) }, { config =
+          ("return { url = %q, version_table = %s }\n"):format(url, c[1]) })
+        local r = run(dir, "upgrade head")
+        assert.equal(1, r.code, r.err)
+        assert.equal("lmigrate: error: lmigrate.lua: " .. c[2] .. "\n", r.err)
+        assert.same({}, h.tables(url))
+      end
+    end)
+
+    it("a 55-byte version_table keeps its history table apart", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      local vt = ("v"):rep(55)
+      h.project(dir, { trev("aaa111", nil), trev("bbb222", "aaa111") }, { config =
+        ("return { url = %q, version_table = %q }\n"):format(url, vt) })
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "bbb222", vt)
+      assert.has_table(url, vt .. "_history")
+      assert.same({ { "2" } }, h.query(url, ('SELECT count(*) FROM "%s_history"'):format(vt)))
+      r = run(dir, "downgrade base")
+      assert.equal(0, r.code, r.err)
+      assert.same({}, ttables(url))
+    end)
+
+    -- The config table and hooks are data: a metatable on them is never
+    -- consulted, so it cannot raise outside the protected call (a Lua
+    -- panic, exit 134, before).
+    local meta = "setmetatable(%s, { __index = function() error('meta') end, " ..
+                 "__len = function() error('len') end })"
+
+    it("a config table whose metatable raises is read as plain data", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      h.project(dir, { trev("aaa111", nil) }, { config = "return " ..
+        meta:format(("{ url = %q, version_locations = %s }"):format(url, meta:format('{ "versions" }'))) .. "\n" })
+      local r = run(dir, "heads")
+      assert.equal(0, r.code, r.err)
+      assert.matches("aaa111 (head)", r.out, 1, true)
+      r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.version_is(url, "aaa111")
+    end)
+
+    it("a hooks table whose metatable raises: its own hooks run, nothing else", function()
+      local dir = h.tmpdir()
+      local url = h.db_url(backend, dir)
+      h.project(dir, { trev("aaa111", nil) }, { config = ("return { url = %q, hooks = %s }\n"):format(url,
+        meta:format("{ after_upgrade = function(ctx) print('hook ' .. ctx.hook) end }")) })
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.matches("hook after_upgrade", r.out, 1, true)
+      assert.version_is(url, "aaa111")
+      r = run(dir, "downgrade base")
+      assert.equal(0, r.code, r.err)
+    end)
+
+    it("a hook of the wrong type in a hooks table is still an error", function()
+      local dir = setup(backend, {}, { config =
+        'return { hooks = { before_upgrade = 1 } }\n' })
+      local r = run(dir, "heads")
+      assert.equal(1, r.code)
+      assert.equal("lmigrate: error: lmigrate.lua: hook 'before_upgrade' must be a function\n", r.err)
+    end)
+
     it("no URL anywhere is a clear error", function()
       local dir = setup(backend, {}, { config = "return { }\n" })
       local r = run(dir, "current")
@@ -266,6 +364,63 @@ describe("passwords #integration #sqlite", function()
       assert.not_matches("s3cretpw", r.err, 1, true)
       assert.not_matches("s3cretpw", r.out, 1, true)
     end
+  end)
+
+  -- libpq quotes a URI it cannot parse in its message ("... in URI:
+  -- \"postgresql://u:s3cret@[bad\""): the password is masked there too,
+  -- whichever way the URL came in.
+  local malformed = {
+    "postgres://u:s3cretpw@[bad",
+    "postgresql://u:s3cretpw@[]/db",
+    "postgresql://u:s3cretpw@[::1]x/db",
+    "postgresql://u:s3cr%65tpw@[::1]x/db",
+    "postgresql://[::1]x/db?password=s3cretpw",
+  }
+  for _, url in ipairs(malformed) do
+    it("are not printed when libpq rejects the URI " .. url, function()
+      local dir = h.tmpdir()
+      h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+      h.write(dir .. "/other.lua", ("return { url = %q }\n"):format(url))
+      for _, how in ipairs({ { args = { "-u", url, "current" } },
+                             { args = { "current" }, env = { LMIGRATE_URL = url } },
+                             { args = { "-c", "other.lua", "current" } } }) do
+        local r = run(dir, how.args, { env = how.env, timeout = 30 })
+        assert.equal(1, r.code, r.err)
+        assert.matches("^lmigrate: error: cannot connect to postgresql://", r.err)
+        assert.matches("***", r.err, 1, true)
+        assert.not_matches("s3cr", r.err .. r.out, 1, true)
+      end
+    end)
+  end
+
+  -- Not quite URLs: the text is echoed with any user:password@ masked.
+  for _, url in ipairs({ "postgresql//u:Hunter2pw@h/db", "postgresql:/u:Hunter2pw@h/db",
+                         "u:Hunter2pw@localhost/db" }) do
+    it("are not printed from a malformed URL " .. url, function()
+      local dir = h.tmpdir()
+      h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+      local r = run(dir, { "-u", url, "current" })
+      assert.equal(1, r.code)
+      assert.matches("^lmigrate: error: unsupported database URL '" ..
+        url:gsub("Hunter2pw", "***"):gsub("%p", "%%%0") .. "'; expected ", r.err)
+      assert.not_matches("Hunter2pw", r.err .. r.out, 1, true)
+    end)
+  end
+
+  -- libpq ends the password at the first '@', lmigrate's masking at the
+  -- last: such a URL would show the rest of the password as a host name.
+  it("a raw '@' in the password is refused, asking for %40", function()
+    local dir = h.tmpdir()
+    h.project(dir, { trev("aaa111", nil) }, { config = "return {}\n" })
+    local r = run(dir, { "-u", "postgresql://u:pa@ss@127.0.0.1:1/db", "current" })
+    assert.equal(1, r.code)
+    assert.equal("lmigrate: error: database URL 'postgresql://u:***@127.0.0.1:1/db' has more " ..
+      "than one '@'; percent-encode an '@' in the password as %40\n", r.err)
+    r = run(dir, { "-u", "postgresql://u:pa/ss@127.0.0.1:1/db", "current" })
+    assert.equal(1, r.code)
+    assert.equal("lmigrate: error: database URL 'postgresql://u:***@127.0.0.1:1/db' has a '/' " ..
+      "before its '@'; percent-encode a '/' in the password as %2F (and an '@' elsewhere as %40)\n",
+      r.err)
   end)
 
   it("are not printed from LMIGRATE_URL either", function()

@@ -161,7 +161,7 @@ for _, backend in ipairs(h.each_backend()) do
 
     it("an illegal character in a revision id", function()
       fails({ good, rev { id = "bbb-222", down = "aaa111", slug = "bad" } },
-        "lmigrate: error: versions/bbb-222_bad.lua: illegal character '-' in revision id " ..
+        "lmigrate: error: versions/bbb-222_bad.lua:2: illegal character '-' in revision id " ..
         "'bbb-222' (use letters, digits and _)", true)
     end)
 
@@ -211,7 +211,7 @@ for _, backend in ipairs(h.each_backend()) do
         '  down_revison = "aaa111",',
         "  upgrade = function(op) end,",
         "}") },
-        "lmigrate: error: versions/bbb222_bad.lua: unknown field 'down_revison' " ..
+        "lmigrate: error: versions/bbb222_bad.lua:3: unknown field 'down_revison' " ..
         "(did you mean 'down_revision'?)", true)
     end)
 
@@ -222,7 +222,86 @@ for _, backend in ipairs(h.each_backend()) do
         '  down_revision = 7,',
         "  upgrade = function(op) end,",
         "}") },
-        "^lmigrate: error: versions/bbb222_bad.lua: 'down_revision' must be a string or a list")
+        "lmigrate: error: versions/bbb222_bad.lua:3: 'down_revision' must be a string or " ..
+        "a list of strings, got number", true)
+    end)
+
+    -- Each field error names the line of the field; a wrong type says
+    -- which type it got.
+    local field_errors = {
+      { "  transactional = 1,", "'transactional' must be true or false, got number" },
+      { "  downgrad = function(op) end,", "unknown field 'downgrad' (did you mean 'downgrade'?)" },
+      { "  message = 42,", "'message' must be a string, got number" },
+      { "  create_date = {},", "'create_date' must be a string, got table" },
+      { '  depends_on = { "aaa111", 7 },', "'depends_on[2]' must be a string, got number" },
+      { '  branch_labels = "a-b",', "branch label 'a-b' may only use letters, digits and _" },
+      { "  downgrade = 1,", "'downgrade' must be a function, got number" },
+      { "  data = true,", "'data' must be a function, got boolean" },
+      { '  data_downgrade = "x",', "'data_downgrade' must be a function, got string" },
+    }
+    for _, c in ipairs(field_errors) do
+      it("a field error names file:line: " .. c[2], function()
+        fails({ good, file("bbb222_bad.lua",
+          "return {",
+          '  revision = "bbb222",',
+          '  down_revision = "aaa111",',
+          c[1],
+          "  upgrade = function(op) end,",
+          "}") },
+          "lmigrate: error: versions/bbb222_bad.lua:4: " .. c[2], true)
+      end)
+    end
+
+    it("a revision id of the wrong type is not reported as missing", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        "  down_revision = 'aaa111',",
+        "  revision = 5,",
+        "  upgrade = function(op) end,",
+        "}") },
+        "lmigrate: error: versions/bbb222_bad.lua:3: 'revision' must be a string, got number " ..
+        '(an id such as "3f2a9c1d7b04")', true)
+    end)
+
+    it("an upgrade that is not a function names file:line", function()
+      fails({ good, file("bbb222_bad.lua",
+        "return {",
+        '  revision = "bbb222",',
+        "  upgrade = 'CREATE TABLE x (id int)',",
+        "}") },
+        "lmigrate: error: versions/bbb222_bad.lua:3: 'upgrade' must be a function, got string", true)
+    end)
+
+    -- A metatable on the returned table is never consulted: it cannot raise
+    -- an error outside the protected call (a Lua panic, exit 134 before).
+    local meta = "setmetatable(%s, { __index = function() error('meta') end, " ..
+                 "__len = function() error('len') end })"
+
+    it("a returned table whose metatable raises is read as plain data", function()
+      local r = fails({ good, file("bbb222_meta.lua", "return " .. meta:format("{}")) },
+        "lmigrate: error: versions/bbb222_meta.lua: missing 'revision' " ..
+        '(a string id such as "3f2a9c1d7b04")', true)
+      assert.not_matches("PANIC", r.err, 1, true)
+      local dir = setup(backend, { good, file("bbb222_meta.lua", "return " .. meta:format("{}")) })
+      r = run(dir, "heads")
+      assert.equal(1, r.code, r.err)
+      assert.equal("lmigrate: error: versions/bbb222_meta.lua: missing 'revision' " ..
+        '(a string id such as "3f2a9c1d7b04")\n', r.err)
+    end)
+
+    it("a revision with a raising metatable still runs both ways", function()
+      local dir, url = setup(backend, { file("aaa111_meta.lua",
+        "return " .. meta:format("{\n" ..
+        '  revision = "aaa111",\n' ..
+        "  depends_on = " .. meta:format("{}") .. ",\n" ..
+        '  upgrade = function(op) op.create_table("t_meta", {"id", "integer"}) end,\n' ..
+        '  downgrade = function(op) op.drop_table("t_meta") end,\n}')) })
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.has_table(url, "t_meta")
+      r = run(dir, "downgrade base")
+      assert.equal(0, r.code, r.err)
+      assert.has_no_table(url, "t_meta")
     end)
 
     it("a revision assigning a global names file:line", function()

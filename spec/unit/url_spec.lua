@@ -102,6 +102,53 @@ describe("url_parse #unit", function()
       assert.is_nil(e:find("hunter2", 1, true))
     end)
 
+    it("never shows a password from a not-quite URL", function()
+      for _, c in ipairs({
+        { "postgresql//u:Hunter2pw@h/db", "postgresql//u:***@h/db" },
+        { "postgresql:/u:Hunter2pw@h/db", "postgresql:/u:***@h/db" },
+        { "u:Hunter2pw@localhost/db", "u:***@localhost/db" },
+        { "postgresq://u:Hunter2pw@h/db", "postgresq://u:***@h/db" },
+      }) do
+        local e = parse_error(c[1])
+        assert.equal("unsupported database URL '" .. c[2] .. "'; expected " .. FORMS, e)
+      end
+    end)
+
+    -- libpq ends the userinfo at the first '@' (when no '/' comes before
+    -- it): a URL it would split elsewhere than the masking does is refused.
+    it("refuses a raw '@' in the password, asking for %40", function()
+      for _, url in ipairs({ "postgresql://u:pa@ss@127.0.0.1:1/db", "postgres://u:p@s@s@h/db",
+                             "postgresql://u:pw@h/db?application_name=a@b" }) do
+        local e = parse_error(url)
+        assert.matches("has more than one '@'; percent-encode an '@' in the password as %40", e, 1, true)
+        assert.is_nil(e:find("ss@", 1, true))
+        assert.is_nil(e:find(":p", 1, true))
+      end
+      assert.equal("database URL 'postgresql://u:***@127.0.0.1:1/db' has more than one '@'; " ..
+        "percent-encode an '@' in the password as %40",
+        parse_error("postgresql://u:pa@ss@127.0.0.1:1/db"))
+    end)
+
+    it("refuses a raw '/' before the '@', asking for %2F", function()
+      assert.equal("database URL 'postgresql://u:***@h/db' has a '/' before its '@'; " ..
+        "percent-encode a '/' in the password as %2F (and an '@' elsewhere as %40)",
+        parse_error("postgresql://u:pa/ss@h/db"))
+    end)
+
+    it("accepts what libpq splits the same way", function()
+      for _, c in ipairs({
+        { "postgresql://u:pa%40ss@h/db", "postgresql://u:***@h/db" },
+        { "postgresql://u:pa%2Fss@h/db", "postgresql://u:***@h/db" },
+        { "postgresql://u:pa?ss@h/db", "postgresql://u:***@h/db" },
+        { "postgresql://u:pa:ss@h:5432/db", "postgresql://u:***@h:5432/db" },
+        { "postgresql://u@h/db?application_name=a@b", "postgresql://u@h/db?application_name=a@b" },
+        { "postgresql://h/db?application_name=a@b", "postgresql://h/db?application_name=a@b" },
+        { "postgresql://u:@h/db", "postgresql://u:@h/db" },
+      }) do
+        assert.equal(c[2], core.url_parse(c[1]).redacted)
+      end
+    end)
+
     it("wants a string", function()
       assert.has_error(function() core.url_parse({}) end)
     end)
@@ -119,6 +166,17 @@ describe("url_redact #unit", function()
       "postgresql://host/db?user=u&password=***&sslmode=require" },
     { "postgresql://u:pw@host/db?password=other", "postgresql://u:***@host/db?password=***" },
     { "postgresql://host/db?Password=secret", "postgresql://host/db?Password=***" },
+    -- user:password@ anywhere, up to the last '@'
+    { "postgresql//u:Hunter2pw@h/db", "postgresql//u:***@h/db" },
+    { "postgresql:/u:Hunter2pw@h/db", "postgresql:/u:***@h/db" },
+    { "u:Hunter2pw@localhost/db", "u:***@localhost/db" },
+    { "postgresql:u:Hunter2pw@h/db", "postgresql:***@h/db" },
+    { "postgresql://u:pa@ss@127.0.0.1:1/db", "postgresql://u:***@127.0.0.1:1/db" },
+    { "postgresql://u:pa?ss#x@h/db", "postgresql://u:***@h/db" },
+    { "postgresql://u:/pw@h/db", "postgresql://u:***@h/db" },
+    -- a password= value and a userinfo that overlap are masked as one
+    { "postgresql://h:5432/db?password=p@ss", "postgresql://h:***" },
+    { "postgresql://h/db?password=a&password=b", "postgresql://h/db?password=***&password=***" },
     -- nothing to hide
     { "postgresql://user@host/db", "postgresql://user@host/db" },
     { "postgresql://user:@host/db", "postgresql://user:@host/db" },
