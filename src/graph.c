@@ -198,6 +198,7 @@ void lm_graph_free(struct lm_graph *g) {
 
 int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
                  struct lm_err *err) {
+  char why[200];
   int old;
   if (g->built) {
     lm_revision_free(r);
@@ -205,6 +206,12 @@ int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
   }
   if (r->id == NULL) {
     lm_err_set(err, "%s: revision has no id", r->path ? r->path : "?");
+    lm_revision_free(r);
+    return 1;
+  }
+  if (lm_revision_name_problem("revision id", r->id, why, sizeof why)) {
+    char at[600];
+    lm_err_set(err, "%s: %s", LOCATE(r, "revision", at), why);
     lm_revision_free(r);
     return 1;
   }
@@ -236,7 +243,7 @@ oom:
 
 /* ---- build ---- */
 
-/* Check and index every branch label. */
+/* Check (lm_revision_name_problem) and index every branch label. */
 static int build_labels(struct lm_graph *g, struct lm_err *err) {
   int i, j;
   for (i = 0; i < g->n; i++) {
@@ -244,11 +251,9 @@ static int build_labels(struct lm_graph *g, struct lm_err *err) {
     for (j = 0; j < r->nlabels; j++) {
       const char *l = r->labels[j];
       int other;
-      char at[600], at2[600];
-      if (l == NULL || l[0] == '\0' || strchr(l, '@') != NULL)
-        return lm_err_set(err, "%s: invalid branch label '%s' of revision "
-                          "'%s'", LOCATE(r, "branch_labels", at),
-                          l ? l : "", r->id);
+      char at[600], at2[600], why[200];
+      if (lm_revision_name_problem("branch label", l, why, sizeof why))
+        return lm_err_set(err, "%s: %s", LOCATE(r, "branch_labels", at), why);
       if (htab_get(&g->ids, l) >= 0)
         return lm_err_set(err, "%s: branch label '%s' of revision '%s' is "
                           "also a revision id",

@@ -33,14 +33,17 @@ enum lm_direction { LM_UP = 1, LM_DOWN = -1 };
 struct lm_graph *lm_graph_new(void);
 void lm_graph_free(struct lm_graph *g);              /* NULL-safe; frees revisions */
 
-/* Add r, taking ownership (also on failure). A duplicate id is an error
-** naming both files. Returns the new index through *idx (may be NULL). */
+/* Add r, taking ownership (also on failure). A duplicate id, or one that
+** lm_revision_name_problem refuses (a reserved word such as head), is an
+** error naming the file. Returns the new index through *idx (may be
+** NULL). */
 int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
                  struct lm_err *err);
 
 /* Link the graph after all adds: resolve parents and dependencies (unknown
-** parent/dependency, self-loop, cycle, duplicate branch label are errors
-** naming the file), compute children and a topological order. Call once. */
+** parent/dependency, self-loop, cycle, duplicate or invalid branch label
+** (lm_revision_name_problem) are errors naming the file), compute children
+** and a topological order. Call once. */
 int lm_graph_build(struct lm_graph *g, struct lm_err *err);
 
 int lm_graph_count(const struct lm_graph *g);

@@ -462,6 +462,48 @@ describe("graph #unit", function()
     end)
   end)
 
+  describe("names: reserved words and limits", function()
+    it("refuses head, heads and base as revision ids, naming the file", function()
+      for _, id in ipairs({ "head", "heads", "base" }) do
+        assert.matches(("versions/%s.lua: revision id '%s' is reserved (head, heads and " ..
+                        "base are target words); choose another revision id"):format(id, id),
+          errmsg(core.graph, { rev("aaa"), rev(id, "aaa") }), 1, true)
+      end
+    end)
+
+    it("refuses them as branch labels", function()
+      for _, l in ipairs({ "head", "heads", "base" }) do
+        assert.matches(("versions/bbb.lua: branch label '%s' is reserved"):format(l),
+          errmsg(core.graph, { rev("aaa"), rev("bbb", "aaa", { labels = { l } }) }), 1, true)
+      end
+    end)
+
+    it("compares them case-sensitively, as targets are", function()
+      local g = core.graph { rev("Head"), rev("BASE", "Head", { labels = { "Heads" } }) }
+      assert.same({ "BASE" }, g:heads())
+      assert.same({ "Head" }, g:resolve("Head"))
+      assert.same({ "BASE" }, g:resolve("head"))
+    end)
+
+    it("gives an over-long label's length, not a bad character", function()
+      local long = ("b"):rep(70)
+      local e = errmsg(core.graph, { rev("aaa", nil, { labels = { long } }) })
+      assert.matches("versions/aaa.lua: branch label '" .. ("b"):rep(20) ..
+                     "...' is 70 characters long; the limit is 64", e, 1, true)
+      assert.is_nil(e:find("illegal character", 1, true))
+      assert.same({ "aaa" }, core.graph { rev("aaa", nil, { labels = { ("b"):rep(64) } }) }:heads())
+    end)
+
+    it("refuses target punctuation in a label", function()
+      for _, l in ipairs({ "a@b", "a:b", "a+b", "a-b" }) do
+        assert.matches(("illegal character '%s' in branch label '%s'"):format(l:sub(2, 2), l),
+          errmsg(core.graph, { rev("aaa", nil, { labels = { l } }) }), 1, true)
+      end
+      assert.matches("empty branch label",
+        errmsg(core.graph, { rev("aaa", nil, { labels = { "" } }) }), 1, true)
+    end)
+  end)
+
   describe("scale", function()
     it("plans a 10,000-revision chain from base to head and back", function()
       local list = { rev("r0") }
