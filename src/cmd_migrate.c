@@ -1,6 +1,7 @@
 /*
 ** cmd_migrate.c: upgrade, downgrade and stamp. Thin: parse the arguments,
-** then hand a plan request to the runner.
+** check the target's syntax (a malformed target is a usage error, exit 2,
+** before anything connects), then hand a plan request to the runner.
 ** Options are scanned by hand rather than with getopt_long because the
 ** targets themselves look like options ("-1", "-2"): getopt would take
 ** "downgrade -1" for an unknown option '-1'.
@@ -56,6 +57,17 @@ static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
   return 0;
 }
 
+/* 0 when target is well-formed for dir (LM_UP, LM_DOWN, or 0 for stamp
+** and --sql FROM); else print why and return 2. Whether it names a
+** revision is the runner's question (exit 1). */
+static int check_target(const char *target, int dir) {
+  struct lm_err err;
+  lm_err_clear(&err);
+  if (lm_graph_check_target(target, dir, &err))
+    return lm_usage_error("%s", err.msg);
+  return 0;
+}
+
 static int migrate(int argc, char **argv, struct lm_host *h,
                    enum lm_direction dir) {
   struct lm_migrate_opts o;
@@ -87,6 +99,9 @@ static int migrate(int argc, char **argv, struct lm_host *h,
                           "downgrade --sql head:base`): offline there is no "
                           "database to read the current revision from");
   }
+  if ((o.from && (rc = check_target(o.from, 0))) ||
+      (rc = check_target(o.target, dir)))
+    return rc;
   return lm_runner_migrate(h, &o);
 }
 
@@ -101,6 +116,6 @@ int cmd_downgrade(int argc, char **argv, struct lm_host *h) {
 int cmd_stamp(int argc, char **argv, struct lm_host *h) {
   struct margs a;
   int rc = parse(argc, argv, 1, &a);
-  if (rc) return rc;
+  if (rc || (rc = check_target(a.target, 0))) return rc;
   return lm_runner_stamp(h, a.target, a.purge, a.sql);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "graph_int.h"
+#include "suggest.h"
 
 /* "path:LINE" of the line assigning field in r's file (error paths). */
 #define LOCATE(r, field, buf) \
@@ -198,6 +199,7 @@ void lm_graph_free(struct lm_graph *g) {
 
 int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
                  struct lm_err *err) {
+  char why[200];
   int old;
   if (g->built) {
     lm_revision_free(r);
@@ -205,6 +207,12 @@ int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
   }
   if (r->id == NULL) {
     lm_err_set(err, "%s: revision has no id", r->path ? r->path : "?");
+    lm_revision_free(r);
+    return 1;
+  }
+  if (lm_revision_name_problem("revision id", r->id, why, sizeof why)) {
+    char at[600];
+    lm_err_set(err, "%s: %s", LOCATE(r, "revision", at), why);
     lm_revision_free(r);
     return 1;
   }
@@ -236,7 +244,7 @@ oom:
 
 /* ---- build ---- */
 
-/* Check and index every branch label. */
+/* Check (lm_revision_name_problem) and index every branch label. */
 static int build_labels(struct lm_graph *g, struct lm_err *err) {
   int i, j;
   for (i = 0; i < g->n; i++) {
@@ -244,11 +252,9 @@ static int build_labels(struct lm_graph *g, struct lm_err *err) {
     for (j = 0; j < r->nlabels; j++) {
       const char *l = r->labels[j];
       int other;
-      char at[600], at2[600];
-      if (l == NULL || l[0] == '\0' || strchr(l, '@') != NULL)
-        return lm_err_set(err, "%s: invalid branch label '%s' of revision "
-                          "'%s'", LOCATE(r, "branch_labels", at),
-                          l ? l : "", r->id);
+      char at[600], at2[600], why[200];
+      if (lm_revision_name_problem("branch label", l, why, sizeof why))
+        return lm_err_set(err, "%s: %s", LOCATE(r, "branch_labels", at), why);
       if (htab_get(&g->ids, l) >= 0)
         return lm_err_set(err, "%s: branch label '%s' of revision '%s' is "
                           "also a revision id",
@@ -567,6 +573,35 @@ int lm_graph_mergepoints(const struct lm_graph *g, struct lm_idset *out) {
   return select_topo(g, g->par_off, 2, g->n, out);
 }
 
+const char *lm_g_suggest(const struct lm_graph *g, const char *word,
+                         int words) {
+  static const char *const kw[] = { "head", "heads", "base" };
+  const char **cand = malloc((g->labels.n + 4) * sizeof *cand);
+  const char *near;
+  unsigned i, k = 0;
+  if (cand == NULL) return NULL;     /* no suggestion: still an answer */
+  for (i = 0; words && i < 3; i++) cand[k++] = kw[i];
+  for (i = 0; i < g->labels.cap; i++)
+    if (g->labels.keys[i] != NULL) cand[k++] = g->labels.keys[i];
+  cand[k] = NULL;
+  near = lm_suggest(word, cand);
+  free(cand);
+  return near;
+}
+
+/* "unknown revision 'id'" and a hint: the nearest target word or branch
+** label when one is near, else where to look. Returns 1. */
+static int unknown_revision(const struct lm_graph *g, const char *id,
+                            struct lm_err *err) {
+  const char *near = lm_g_suggest(g, id, 1);
+  if (near != NULL)
+    lm_err_set(err, "unknown revision '%s' (did you mean '%s'?)", id, near);
+  else
+    lm_err_set(err, "unknown revision '%s'; see `lmigrate history` or "
+               "`lmigrate heads`", id);
+  return 1;
+}
+
 int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
                   struct lm_err *err) {
   int lo = 0, hi = g->n, first, i, cnt = 0;
@@ -574,8 +609,7 @@ int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
   char list[600];
   const int *sorted;
   if ((*idx = htab_get(&g->ids, id)) >= 0) return 0;
-  if (len == 0 || !g->built)
-    return lm_err_set(err, "unknown revision '%s'", id);
+  if (len == 0 || !g->built) return unknown_revision(g, id, err);
   if ((sorted = sorted_ids(g)) == NULL)
     return lm_err_set(err, "out of memory");
   while (lo < hi) {
@@ -591,7 +625,7 @@ int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
     *idx = sorted[first];
     return 0;
   }
-  if (cnt == 0) return lm_err_set(err, "unknown revision '%s'", id);
+  if (cnt == 0) return unknown_revision(g, id, err);
   list[0] = '\0';
   for (i = first; i < first + cnt; i++) {
     size_t used = strlen(list);

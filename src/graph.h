@@ -30,25 +30,37 @@ int lm_idset_has(const struct lm_idset *s, int x);   /* linear; for small sets *
 
 enum lm_direction { LM_UP = 1, LM_DOWN = -1 };
 
+/* What lm_graph_check_target, lm_graph_plan, lm_graph_resolve and
+** lm_graph_range return when the target or range itself is wrong, whatever
+** the graph holds: malformed (`+abc`, `@head`, `a:b:c`), for the other
+** direction (`downgrade +1`), or a range whose start does not lead to its
+** end. Commands report it as a usage error (exit status 2). Every other
+** failure (an unknown or ambiguous revision, a step past head) returns 1. */
+#define LM_GRAPH_USAGE 2
+
 struct lm_graph *lm_graph_new(void);
 void lm_graph_free(struct lm_graph *g);              /* NULL-safe; frees revisions */
 
-/* Add r, taking ownership (also on failure). A duplicate id is an error
-** naming both files. Returns the new index through *idx (may be NULL). */
+/* Add r, taking ownership (also on failure). A duplicate id, or one that
+** lm_revision_name_problem refuses (a reserved word such as head), is an
+** error naming the file. Returns the new index through *idx (may be
+** NULL). */
 int lm_graph_add(struct lm_graph *g, struct lm_revision *r, int *idx,
                  struct lm_err *err);
 
 /* Link the graph after all adds: resolve parents and dependencies (unknown
-** parent/dependency, self-loop, cycle, duplicate branch label are errors
-** naming the file), compute children and a topological order. Call once. */
+** parent/dependency, self-loop, cycle, duplicate or invalid branch label
+** (lm_revision_name_problem) are errors naming the file), compute children
+** and a topological order. Call once. */
 int lm_graph_build(struct lm_graph *g, struct lm_err *err);
 
 int lm_graph_count(const struct lm_graph *g);
 const struct lm_revision *lm_graph_rev(const struct lm_graph *g, int idx);
 /* Exact id lookup: index or -1. */
 int lm_graph_index(const struct lm_graph *g, const char *id);
-/* Id or unambiguous prefix: 0 and *idx, or an error (unknown; ambiguous
-** listing the candidates). */
+/* Id or unambiguous prefix: 0 and *idx, or an error: ambiguous, listing
+** the candidates; unknown, suggesting a near target word (head, heads,
+** base) or branch label, else pointing to `lmigrate history`. */
 int lm_graph_find(const struct lm_graph *g, const char *id_or_prefix, int *idx,
                   struct lm_err *err);
 
@@ -80,15 +92,26 @@ int lm_graph_label_owner(const struct lm_graph *g, const char *label);
 ** of B and a descendant-or-self of A (through parents and dependencies),
 ** newest first (reverse topological order). Each end may be empty, `base`,
 ** `head`/`heads`, `current` (= cur), or anything lm_graph_resolve takes;
-** `A:` is A..heads, `:B` is base..B. */
+** `A:` is A..heads, `:B` is base..B. LM_GRAPH_USAGE for a malformed range
+** or end, and when A and B both name revisions (not `current`) and A is
+** not an ancestor-or-self of B (a reversed range). Messages do not repeat
+** the range: the caller says which argument it was. */
 int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
                    const char *range, struct lm_idset *out,
                    struct lm_err *err);
 
+/* Check target's syntax, without looking at any graph, for dir: LM_UP,
+** LM_DOWN, or 0 for a target that names revisions without the current
+** heads (stamp, show, --sql FROM). 0 when it is well-formed; else
+** LM_GRAPH_USAGE, with a message that says what is wrong and lists the
+** valid forms. A well-formed target may still name no revision. */
+int lm_graph_check_target(const char *target, int dir, struct lm_err *err);
+
 /* Plan the steps that move the database from heads `cur` to `target`.
 ** Upgrade targets: head, heads, base, ID/prefix, +N, ID+N, label@head,
 ** label@+N, label@base+N, label@ID. Downgrade targets: base, ID/prefix, -N,
-** ID-N, label@-N, label@base, label@base+N.
+** ID-N, label@-N, label@base, label@base+N. A target that fails
+** lm_graph_check_target returns LM_GRAPH_USAGE.
 ** steps gets revision indices in run order (upgrade: topological; downgrade:
 ** reverse topological). An empty plan is success (nothing to do).
 ** Errors: several heads for `head` (suggests heads / label@head), several
@@ -103,7 +126,8 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
 ** show, history ranges): head, heads, base (empty set), ID/prefix, ID+N,
 ** ID-N, label@head, label@base (the branch's lowest revision: the chain
 ** below the label down to a branch point or a base), label@base+N,
-** label@ID, a bare label (its owner). Appended in topological order. */
+** label@ID, a bare label (its owner). Appended in topological order.
+** LM_GRAPH_USAGE when lm_graph_check_target(target, 0) refuses it. */
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err);
 

@@ -55,5 +55,10 @@ void lm_g_mark(const struct lm_graph *g, int m, int i);
 int lm_g_walk(const struct lm_graph *g, int m, const int *seeds, int k,
               int edges, int stop, int only, int minpos,
               struct lm_idset *out);
+/* The branch label, or with words also the target word (head, heads,
+** base), nearest to word by edit distance (suggest.c), or NULL when none
+** is near. Borrowed from the graph or static storage. */
+const char *lm_g_suggest(const struct lm_graph *g, const char *word,
+                         int words);
 
 #endif

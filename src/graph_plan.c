@@ -1,7 +1,10 @@
 /*
-** graph_plan.c: target resolution and planning over the revision graph:
-** lm_graph_resolve, lm_graph_plan, lm_graph_range (Alembic's target
-** language: head, heads, base, ID/prefix, +N, -N, ID+N, ID-N, label@...).
+** graph_plan.c: target syntax, resolution and planning over the revision
+** graph: lm_graph_check_target, lm_graph_resolve, lm_graph_plan,
+** lm_graph_range (Alembic's target language: head, heads, base, ID/prefix,
+** +N, -N, ID+N, ID-N, label@...).
+** Every entry point checks the target's syntax first, so a malformed one
+** (LM_GRAPH_USAGE) is told apart from one that names no revision (1).
 ** Mark array 0 holds the applied set during a plan; helpers here use
 ** arrays 1 and 2 only, so they may run after it is computed.
 */
@@ -43,6 +46,113 @@ static int parse_count(const char *s, int *n) {
   *n = (int)v;
   return 0;
 }
+
+/* {====== target syntax: no graph needed */
+
+/* The valid forms and the noun, per direction (index dir + 1). */
+static const char *const target_forms[3] = {
+  "base, REV, REV-N, -N, LABEL@-N, LABEL@base or LABEL@REV",
+  "head, heads, base, REV, REV+N, REV-N, LABEL@head, LABEL@base, "
+  "LABEL@base+N or LABEL@REV",
+  "head, heads, REV, REV+N, +N, LABEL@head, LABEL@+N, LABEL@base+N or "
+  "LABEL@REV"
+};
+static const char *const target_noun[3] = {
+  "downgrade target", "target", "upgrade target"
+};
+
+/* 1 when s[0..n) can name a revision: an id, a prefix or a branch label
+** (1 to LM_REVISION_ID_MAX of A-Z a-z 0-9 _), or the word head. */
+static int is_ref(const char *s, size_t n) {
+  size_t i;
+  if (n == 0 || n > LM_REVISION_ID_MAX) return 0;
+  for (i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+static int is_word(const char *s, size_t n, const char *word) {
+  return strlen(word) == n && strncmp(s, word, n) == 0;
+}
+
+/* A malformed target t: what is wrong (why), then the valid forms. */
+static int malformed(const char *t, int dir, const char *why,
+                     struct lm_err *err) {
+  lm_err_set(err, "invalid %s '%s': %s; %ss are %s", target_noun[dir + 1],
+             t, why, target_noun[dir + 1], target_forms[dir + 1]);
+  return LM_GRAPH_USAGE;
+}
+
+int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
+  const char *at, *body, *op;
+  size_t n;
+  int count;
+  if (dir != LM_UP && dir != LM_DOWN) dir = 0;
+  if (t == NULL || t[0] == '\0') {
+    lm_err_set(err, "empty %s; %ss are %s", target_noun[dir + 1],
+               target_noun[dir + 1], target_forms[dir + 1]);
+    return LM_GRAPH_USAGE;
+  }
+  if (strcmp(t, "heads") == 0) return 0;
+  body = t;
+  if ((at = strchr(t, '@')) != NULL) {
+    if (at == t) return malformed(t, dir, "no branch label before '@'", err);
+    if (!is_ref(t, (size_t)(at - t)))
+      return malformed(t, dir, "a branch label is 1 to 64 of A-Z a-z 0-9 _",
+                       err);
+    body = at + 1;
+    if (strchr(body, '@') != NULL)
+      return malformed(t, dir, "more than one '@'", err);
+    if (body[0] == '\0')
+      return malformed(t, dir, "nothing after '@'", err);
+    if (strcmp(body, "heads") == 0)
+      return malformed(t, dir, "use LABEL@head (a branch has one head)", err);
+  }
+  if (body[0] == '+' || body[0] == '-') {
+    if (parse_count(body + 1, &count))
+      return malformed(t, dir, body[0] == '+'
+                       ? "N in +N must be a whole number, 1 or more"
+                       : "N in -N must be a whole number, 1 or more", err);
+    if (dir == 0) {
+      lm_err_set(err, "relative target '%s' needs the current heads; use it "
+                 "with upgrade or downgrade", t);
+      return LM_GRAPH_USAGE;
+    }
+    if (body[0] == '+' && dir == LM_DOWN) {
+      lm_err_set(err, "'%s' is an upgrade target: use `lmigrate upgrade %s`;"
+                 " downgrade targets are %s", t, t, target_forms[0]);
+      return LM_GRAPH_USAGE;
+    }
+    if (body[0] == '-' && dir == LM_UP) {
+      lm_err_set(err, "'%s' is a downgrade target: use `lmigrate downgrade "
+                 "%s`; upgrade targets are %s", t, t, target_forms[2]);
+      return LM_GRAPH_USAGE;
+    }
+    return 0;
+  }
+  op = strpbrk(body, "+-");
+  n = op ? (size_t)(op - body) : strlen(body);
+  if (!is_ref(body, n))
+    return malformed(t, dir, "a revision id, prefix or branch label is 1 to "
+                     "64 of A-Z a-z 0-9 _", err);
+  if (op == NULL) return 0;
+  if (is_word(body, n, "heads"))
+    return malformed(t, dir, "heads takes no +N or -N (use head+N or LABEL@+N)",
+                     err);
+  if (is_word(body, n, "base") && *op == '-')
+    return malformed(t, dir, "nothing is below base (use base+N)", err);
+  if (parse_count(op + 1, &count))
+    return malformed(t, dir, *op == '+'
+                     ? "N in +N must be a whole number, 1 or more"
+                     : "N in -N must be a whole number, 1 or more", err);
+  return 0;
+}
+
+/* }====== */
 
 static int nparents(const struct lm_graph *g, int x) {
   return g->par_off[x + 1] - g->par_off[x];
@@ -225,7 +335,13 @@ static int split_label(const struct lm_graph *g, const char *t, int *L,
   memcpy(label, t, len);
   label[len] = '\0';
   *L = lm_graph_label_owner(g, label);
-  if (*L < 0) return lm_err_set(err, "unknown branch label '%s'", label);
+  if (*L < 0) {
+    const char *near = lm_g_suggest(g, label, 0);
+    if (near != NULL)
+      return lm_err_set(err, "unknown branch label '%s' (did you mean "
+                        "'%s'?)", label, near);
+    return lm_err_set(err, "unknown branch label '%s'", label);
+  }
   *rest = at + 1;
   return 0;
 }
@@ -258,8 +374,9 @@ static int resolve_one(const struct lm_graph *g, const char *t, int *x,
   return 0;
 }
 
-int lm_graph_resolve(const struct lm_graph *g, const char *target,
-                     struct lm_idset *out, struct lm_err *err) {
+/* lm_graph_resolve for a target whose syntax was checked. */
+static int resolve_set(const struct lm_graph *g, const char *target,
+                       struct lm_idset *out, struct lm_err *err) {
   int x;
   if (strcmp(target, "base") == 0) return 0;
   if (strcmp(target, "heads") == 0) {
@@ -269,6 +386,12 @@ int lm_graph_resolve(const struct lm_graph *g, const char *target,
   if (resolve_one(g, target, &x, err)) return 1;
   if (x >= 0 && lm_idset_push(out, x)) return lm_err_set(err, "out of memory");
   return 0;
+}
+
+int lm_graph_resolve(const struct lm_graph *g, const char *target,
+                     struct lm_idset *out, struct lm_err *err) {
+  int rc = lm_graph_check_target(target, 0, err);
+  return rc ? rc : resolve_set(g, target, out, err);
 }
 
 /* The current heads on L's branch: those with the branch base as an
@@ -360,8 +483,6 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
   const char *at = strchr(t, '@');
   lm_idset_init(&T);
   if (strcmp(t, "base") == 0) return 0;
-  if (t[0] == '-' || (at != NULL && at[1] == '-'))
-    return lm_err_set(err, "'%s' is a downgrade target; use downgrade", t);
   if (t[0] == '+' || (at != NULL && at[1] == '+')) {
     char label[LABEL_MAX];
     const char *rest = t;
@@ -383,7 +504,7 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
     }
     if (walk_up(g, h, first, n, t, &x, err)) return 1;
     if (lm_idset_push(&T, x)) return lm_err_set(err, "out of memory");
-  } else if (lm_graph_resolve(g, t, &T, err)) {
+  } else if (resolve_set(g, t, &T, err)) {
     lm_idset_free(&T);
     return 1;
   }
@@ -402,9 +523,6 @@ static int plan_down(const struct lm_graph *g, const struct lm_idset *cur,
   int x, n, i;
   const char *at = strchr(t, '@');
   if (strcmp(t, "base") == 0) return collect(g, 0, LM_DOWN, steps, err);
-  if (t[0] == '+' || (at != NULL && (at[1] == '+' ||
-                                     strncmp(at + 1, "base+", 5) == 0)))
-    return lm_err_set(err, "'%s' is an upgrade target; use upgrade", t);
   if (t[0] == '-' || (at != NULL && at[1] == '-') ||
       (at != NULL && strcmp(at + 1, "base") == 0)) {
     char label[LABEL_MAX];
@@ -428,7 +546,7 @@ static int plan_down(const struct lm_graph *g, const struct lm_idset *cur,
     return collect(g, 1, LM_DOWN, steps, err);
   }
   lm_idset_init(&T);
-  if (lm_graph_resolve(g, t, &T, err)) goto fail;
+  if (resolve_set(g, t, &T, err)) goto fail;
   for (i = 0; i < T.n; i++)
     if (!lm_g_marked(g, 0, T.v[i])) {
       lm_err_set(err, "cannot downgrade to %s: it is not applied "
@@ -463,8 +581,8 @@ fail:
 int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
                   const char *target, enum lm_direction dir,
                   struct lm_idset *steps, struct lm_err *err) {
-  if (target == NULL || target[0] == '\0')
-    return lm_err_set(err, "empty target");
+  int rc = lm_graph_check_target(target, dir, err);
+  if (rc) return rc;
   lm_g_begin(g, 0);
   if (lm_g_walk(g, 0, cur->v, cur->n, LM_E_PAR | LM_E_DEP, -1, -1, 0, NULL))
     return lm_err_set(err, "out of memory");
@@ -472,71 +590,95 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
   return plan_down(g, cur, target, steps, err);
 }
 
-/* The upper end of a range into mark array 0; *all = 1 when it does not
-** constrain (empty or heads). */
-static int range_upper(const struct lm_graph *g, const struct lm_idset *cur,
-                       const char *s, int *all, struct lm_err *err) {
-  struct lm_idset T;
-  const struct lm_idset *use = &T;
-  int rc = 0;
-  *all = s[0] == '\0' || strcmp(s, "heads") == 0;
-  if (*all) return 0;
-  lm_idset_init(&T);
-  if (strcmp(s, "current") == 0) use = cur;
-  else if (lm_graph_resolve(g, s, &T, err)) {
-    lm_idset_free(&T);
-    return 1;
+/* A range's start must lead to its end: every revision of LO must be an
+** ancestor-or-self of the end HI (0 or 1 revisions; none is base), whose
+** ancestors-or-self mark array 0 holds. LM_GRAPH_USAGE naming the first
+** that is not, with a hint: reversed, or on another branch. */
+static int check_order(const struct lm_graph *g, const struct lm_idset *LO,
+                       const struct lm_idset *HI, struct lm_err *err) {
+  int i, x, reversed;
+  for (i = 0; i < LO->n && lm_g_marked(g, 0, LO->v[i]); i++)
+    ;
+  if (i == LO->n) return 0;
+  x = LO->v[i];
+  reversed = HI->n == 0;
+  if (!reversed) {             /* is the end below the start? */
+    lm_g_begin(g, 1);
+    if (lm_g_walk(g, 1, &x, 1, LM_E_PAR | LM_E_DEP, -1, -1,
+                  g->pos[HI->v[0]], NULL))
+      return lm_err_set(err, "out of memory");
+    reversed = lm_g_marked(g, 1, HI->v[0]);
   }
-  lm_g_begin(g, 0);
-  if (lm_g_walk(g, 0, use->v, use->n, LM_E_PAR | LM_E_DEP, -1, -1, 0, NULL))
-    rc = lm_err_set(err, "out of memory");
-  lm_idset_free(&T);
-  return rc;
+  lm_err_set(err, "%s is not an ancestor of %s (%s)", g->revs[x]->id,
+             HI->n ? g->revs[HI->v[0]]->id : "base",
+             reversed ? "write the older revision first"
+                      : "they are on different branches");
+  return LM_GRAPH_USAGE;
 }
 
 int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
                    const char *range, struct lm_idset *out,
                    struct lm_err *err) {
-  char lo[LABEL_MAX * 2];
-  const char *colon = strchr(range, ':');
+  char lo[LABEL_MAX];
+  const char *colon = strchr(range, ':'), *hi;
+  struct lm_idset LO, HI;
+  const struct lm_idset *ulo = &LO, *uhi = &HI;
   size_t len;
-  int alllo, allhi, i;
-  if (colon == NULL || strchr(colon + 1, ':') != NULL)
-    return lm_err_set(err, "invalid range '%s'; expected [start]:[end]",
-                      range);
+  int alllo, allhi, curlo, curhi, i, rc;
+  if (colon == NULL || strchr(colon + 1, ':') != NULL) {
+    lm_err_set(err, "expected START:END, START: or :END");
+    return LM_GRAPH_USAGE;
+  }
   len = (size_t)(colon - range);
-  if (len >= sizeof lo) return lm_err_set(err, "invalid range '%s'", range);
+  if (len >= sizeof lo) {
+    lm_err_set(err, "'%.20s...' is too long to name a revision", range);
+    return LM_GRAPH_USAGE;
+  }
   memcpy(lo, range, len);
   lo[len] = '\0';
-  /* resolve both ends before marking: resolve uses arrays 1 and 2 */
-  if (range_upper(g, cur, colon + 1, &allhi, err)) return 1;
-  {
-    /* the lower end: descendants-or-self, in array 2 (resolve uses 1) */
-    struct lm_idset T;
-    const struct lm_idset *use = &T;
-    lm_idset_init(&T);
-    alllo = lo[0] == '\0' || strcmp(lo, "base") == 0 ||
-            (strcmp(lo, "current") == 0 && cur->n == 0);
-    if (!alllo && strcmp(lo, "current") == 0) use = cur;
-    else if (!alllo && lm_graph_resolve(g, lo, &T, err)) {
-      lm_idset_free(&T);
-      return 1;
-    }
-    if (!alllo) {
-      lm_g_begin(g, 2);
-      if (lm_g_walk(g, 2, use->v, use->n, LM_E_CH | LM_E_DD, -1, -1, 0,
-                    NULL)) {
-        lm_idset_free(&T);
-        return lm_err_set(err, "out of memory");
-      }
-    }
-    lm_idset_free(&T);
+  hi = colon + 1;
+  curlo = strcmp(lo, "current") == 0;
+  curhi = strcmp(hi, "current") == 0;
+  alllo = lo[0] == '\0' || strcmp(lo, "base") == 0 || (curlo && cur->n == 0);
+  allhi = hi[0] == '\0' || strcmp(hi, "heads") == 0;
+  /* syntax first: a malformed end is wrong whatever the graph holds */
+  if ((!alllo && !curlo && (rc = lm_graph_check_target(lo, 0, err))) ||
+      (!allhi && !curhi && (rc = lm_graph_check_target(hi, 0, err))))
+    return rc;
+  lm_idset_init(&LO);
+  lm_idset_init(&HI);
+  if (curlo) ulo = cur;
+  if (curhi) uhi = cur;
+  /* resolve both ends before marking: resolving uses arrays 1 and 2 */
+  rc = (!alllo && !curlo && resolve_set(g, lo, &LO, err)) ||
+       (!allhi && !curhi && resolve_set(g, hi, &HI, err));
+  if (rc) goto done;
+  /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
+  ** start */
+  lm_g_begin(g, 0);
+  lm_g_begin(g, 2);
+  if ((!allhi && lm_g_walk(g, 0, uhi->v, uhi->n, LM_E_PAR | LM_E_DEP, -1, -1,
+                           0, NULL)) ||
+      (!alllo && lm_g_walk(g, 2, ulo->v, ulo->n, LM_E_CH | LM_E_DD, -1, -1,
+                           0, NULL))) {
+    rc = lm_err_set(err, "out of memory");
+    goto done;
   }
+  /* both ends named revisions: the start must lead to the end (`current`
+  ** depends on the database, so it only narrows the listing) */
+  if (!alllo && !allhi && !curlo && !curhi &&
+      (rc = check_order(g, &LO, &HI, err)))
+    goto done;
   for (i = g->n - 1; i >= 0; i--) {
     int x = g->topo[i];
     if ((allhi || lm_g_marked(g, 0, x)) && (alllo || lm_g_marked(g, 2, x)) &&
-        lm_idset_push(out, x))
-      return lm_err_set(err, "out of memory");
+        lm_idset_push(out, x)) {
+      rc = lm_err_set(err, "out of memory");
+      goto done;
+    }
   }
-  return 0;
+done:
+  lm_idset_free(&LO);
+  lm_idset_free(&HI);
+  return rc;
 }

@@ -34,9 +34,27 @@ struct lm_revision {
 struct lm_revision *lm_revision_new(void);
 void lm_revision_free(struct lm_revision *r);   /* NULL-safe */
 
+/* The longest revision id or branch label (the version table's
+** version_num is VARCHAR(64)). */
+#define LM_REVISION_ID_MAX 64
+
 /* 1 when id is a valid revision id: 1..64 chars of [A-Za-z0-9_]; else 0
-** and, when bad is non-NULL, *bad gets the first offending character. */
+** and, when bad is non-NULL, *bad gets the first offending character, or
+** '\0' when id is empty or longer than LM_REVISION_ID_MAX. */
 int lm_revision_id_ok(const char *id, char *bad);
+
+/* 1 when name is one of the target words head, heads, base (compared
+** case-sensitively, as targets are), which no revision id or branch label
+** may be. */
+int lm_revision_reserved(const char *name);
+
+/* Why name cannot be a revision id (kind "revision id") or a branch label
+** (kind "branch label"): empty, too long, an illegal character, or a
+** reserved word. NULL when it can; else a one-line message without a
+** location, e.g. "revision id 'aaaaaaaaaaaaaaaaaaaa...' is 80 characters
+** long; the limit is 64", written into buf (n bytes) and returned. */
+const char *lm_revision_name_problem(const char *kind, const char *name,
+                                     char *buf, size_t n);
 
 /* "path:LINE" of the line in r's file that assigns field (e.g.
 ** "down_revision"), for error messages; just the path when the file or the

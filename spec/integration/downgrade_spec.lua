@@ -194,7 +194,7 @@ for _, backend in ipairs(h.each_backend()) do
     it("an upgrade target given to downgrade is an error", function()
       local dir, url = at_head()
       local r = run(dir, "downgrade +1")
-      assert.equal(1, r.code)
+      assert.equal(2, r.code)
       assert.matches("^lmigrate: error: .*upgrade", r.err)
       assert.version_is(url, "ddd444")
     end)

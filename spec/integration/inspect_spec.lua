@@ -299,7 +299,8 @@ for _, backend in ipairs(h.each_backend()) do
       assert.matches("^Rev: mmm444 %(head%) %(mergepoint%)", r.out)
       r = run(dir, "show zzz")
       assert.equal(1, r.code)
-      assert.equal("lmigrate: error: unknown revision 'zzz'\n", r.err)
+      assert.equal("lmigrate: error: unknown revision 'zzz'; see `lmigrate history` " ..
+                   "or `lmigrate heads`\n", r.err)
       r = run(dir, "show")
       assert.equal(2, r.code)
     end)

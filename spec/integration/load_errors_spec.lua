@@ -165,6 +165,32 @@ for _, backend in ipairs(h.each_backend()) do
         "'bbb-222' (use letters, digits and _)", true)
     end)
 
+    it("head, heads and base are reserved as revision ids (file:line)", function()
+      for _, id in ipairs({ "head", "heads", "base" }) do
+        fails({ good, trev(id, "aaa111") },
+          ("lmigrate: error: versions/%s_rev.lua:2: revision id '%s' is reserved " ..
+           "(head, heads and base are target words); choose another revision id"):format(id, id),
+          true)
+      end
+    end)
+
+    it("head, heads and base are reserved as branch labels (file:line)", function()
+      for _, l in ipairs({ "head", "heads", "base" }) do
+        fails({ good, trev("bbb222", "aaa111", { fields = ('  branch_labels = { %q },'):format(l) }) },
+          ("lmigrate: error: versions/bbb222_rev.lua:5: branch label '%s' is reserved " ..
+           "(head, heads and base are target words); choose another branch label"):format(l),
+          true)
+      end
+    end)
+
+    it("an over-long revision id is about its length, not a character", function()
+      local id = ("a"):rep(80)
+      local r = fails({ trev(id, nil) },
+        "^lmigrate: error: versions/" .. id .. "_rev.lua[:%d]*: revision id 'a+[.]*' ")
+      assert.matches("64", r.err, 1, true)
+      assert.is_nil(r.err:find("illegal character", 1, true))
+    end)
+
     it("a duplicate id names both files", function()
       local r = fails({ good, trev("aaa111", nil, { slug = "again" }) },
         "^lmigrate: error: duplicate revision id 'aaa111' in ")

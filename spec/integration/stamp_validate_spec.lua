@@ -126,7 +126,8 @@ for _, backend in ipairs(h.each_backend()) do
       local dir, url = setup(backend, chain)
       local r = run(dir, "stamp zzz999")
       assert.equal(1, r.code)
-      assert.equal("lmigrate: error: unknown revision 'zzz999'\n", r.err)
+      assert.equal("lmigrate: error: unknown revision 'zzz999'; see `lmigrate history` " ..
+                   "or `lmigrate heads`\n", r.err)
       assert.version_is(url, {})
     end)
 

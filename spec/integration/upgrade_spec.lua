@@ -182,7 +182,8 @@ for _, backend in ipairs(h.each_backend()) do
       local dir, url = setup(backend, chain)
       local r = run(dir, "upgrade fff999")
       assert.equal(1, r.code)
-      assert.equal("lmigrate: error: unknown revision 'fff999'\n", r.err)
+      assert.equal("lmigrate: error: unknown revision 'fff999'; see `lmigrate history` " ..
+                   "or `lmigrate heads`\n", r.err)
       assert.version_is(url, {})
     end)
 
@@ -240,7 +241,7 @@ for _, backend in ipairs(h.each_backend()) do
     it("a downgrade target given to upgrade is an error", function()
       local dir, url = setup(backend, chain)
       local r = run(dir, "upgrade -1")
-      assert.equal(1, r.code)
+      assert.equal(2, r.code)
       assert.matches("^lmigrate: error: .*downgrade", r.err)
       assert.version_is(url, {})
     end)

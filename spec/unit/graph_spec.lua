@@ -129,8 +129,10 @@ describe("graph #unit", function()
     it("rejects targets for the other direction and bad steps", function()
       assert.matches("downgrade target", errmsg(g.plan, g, {}, "-1", "up"))
       assert.matches("upgrade target", errmsg(g.plan, g, { "eee" }, "+1", "down"))
-      assert.matches("invalid relative step", errmsg(g.plan, g, {}, "+x", "up"))
-      assert.matches("invalid relative step", errmsg(g.plan, g, {}, "+0", "up"))
+      assert.matches("invalid upgrade target '+x': N in +N must be a whole number",
+        errmsg(g.plan, g, {}, "+x", "up"), 1, true)
+      assert.matches("invalid upgrade target '+0': N in +N must be a whole number",
+        errmsg(g.plan, g, {}, "+0", "up"), 1, true)
       assert.matches("unknown revision 'zzz'", errmsg(g.plan, g, {}, "zzz", "up"))
     end)
 
@@ -166,9 +168,8 @@ describe("graph #unit", function()
       assert.same({ "ccc", "bbb", "aaa" }, g:range({ "ccc" }, ":current"))
       assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:range({}, "base:heads"))
       assert.same({ "eee" }, g:range({}, "head:head"))
-      assert.same({}, g:range({}, "ddd:bbb"))
       assert.same({}, g:range({}, ":base"))
-      assert.matches("invalid range", errmsg(g.range, g, {}, "bbb"))
+      assert.matches("expected START:END, START: or :END", errmsg(g.range, g, {}, "bbb"))
     end)
   end)
 
@@ -459,6 +460,180 @@ describe("graph #unit", function()
     it("refuses a label head with several heads", function()
       local g = branchy { rev("x3", "x1") }
       assert.matches("branch 'x' has several heads", errmsg(g.resolve, g, "x@head"), 1, true)
+    end)
+  end)
+
+  describe("names: reserved words and limits", function()
+    it("refuses head, heads and base as revision ids, naming the file", function()
+      for _, id in ipairs({ "head", "heads", "base" }) do
+        assert.matches(("versions/%s.lua: revision id '%s' is reserved (head, heads and " ..
+                        "base are target words); choose another revision id"):format(id, id),
+          errmsg(core.graph, { rev("aaa"), rev(id, "aaa") }), 1, true)
+      end
+    end)
+
+    it("refuses them as branch labels", function()
+      for _, l in ipairs({ "head", "heads", "base" }) do
+        assert.matches(("versions/bbb.lua: branch label '%s' is reserved"):format(l),
+          errmsg(core.graph, { rev("aaa"), rev("bbb", "aaa", { labels = { l } }) }), 1, true)
+      end
+    end)
+
+    it("compares them case-sensitively, as targets are", function()
+      local g = core.graph { rev("Head"), rev("BASE", "Head", { labels = { "Heads" } }) }
+      assert.same({ "BASE" }, g:heads())
+      assert.same({ "Head" }, g:resolve("Head"))
+      assert.same({ "BASE" }, g:resolve("head"))
+    end)
+
+    it("gives an over-long label's length, not a bad character", function()
+      local long = ("b"):rep(70)
+      local e = errmsg(core.graph, { rev("aaa", nil, { labels = { long } }) })
+      assert.matches("versions/aaa.lua: branch label '" .. ("b"):rep(20) ..
+                     "...' is 70 characters long; the limit is 64", e, 1, true)
+      assert.is_nil(e:find("illegal character", 1, true))
+      assert.same({ "aaa" }, core.graph { rev("aaa", nil, { labels = { ("b"):rep(64) } }) }:heads())
+    end)
+
+    it("refuses target punctuation in a label", function()
+      for _, l in ipairs({ "a@b", "a:b", "a+b", "a-b" }) do
+        assert.matches(("illegal character '%s' in branch label '%s'"):format(l:sub(2, 2), l),
+          errmsg(core.graph, { rev("aaa", nil, { labels = { l } }) }), 1, true)
+      end
+      assert.matches("empty branch label",
+        errmsg(core.graph, { rev("aaa", nil, { labels = { "" } }) }), 1, true)
+    end)
+  end)
+
+  describe("target syntax", function()
+    local g
+    before_each(function()
+      g = core.graph { rev("aaa"), rev("bbb", "aaa", { labels = { "feature" } }),
+                       rev("ccc", "bbb") }
+    end)
+
+    it("names what is wrong with a malformed target and lists the valid forms", function()
+      local cases = {
+        { "+abc", "N in +N must be a whole number, 1 or more" },
+        { "++1", "N in +N must be a whole number, 1 or more" },
+        { "+0", "N in +N must be a whole number, 1 or more" },
+        { "bbb+x", "N in +N must be a whole number, 1 or more" },
+        { "@head", "no branch label before '@'" },
+        { "feature@", "nothing after '@'" },
+        { "a@b@c", "more than one '@'" },
+        { "feature@heads", "use LABEL@head" },
+        { "heads+1", "heads takes no +N or -N" },
+        { "base-1", "nothing is below base" },
+        { "a:b", "a revision id, prefix or branch label is 1 to 64 of A-Z a-z 0-9 _" },
+        { ("a"):rep(65), "a revision id, prefix or branch label is 1 to 64" },
+      }
+      for _, c in ipairs(cases) do
+        local e = errmsg(g.plan, g, {}, c[1], "up")
+        assert.matches(("invalid upgrade target '%s': %s"):format(c[1], c[2]), e, 1, true)
+        assert.matches("; upgrade targets are head, heads, REV, REV+N, +N, LABEL@head", e, 1, true)
+      end
+      assert.matches("invalid downgrade target '-x': N in -N must be a whole number",
+        errmsg(g.plan, g, { "ccc" }, "-x", "down"), 1, true)
+      assert.matches("; downgrade targets are base, REV, REV-N, -N, LABEL@-N",
+        errmsg(g.plan, g, { "ccc" }, "-x", "down"), 1, true)
+      assert.matches("invalid target 'a:b'", errmsg(g.resolve, g, "a:b"), 1, true)
+      assert.matches("empty upgrade target", errmsg(g.plan, g, {}, "", "up"), 1, true)
+    end)
+
+    it("points a relative target for the other direction at the right command", function()
+      assert.matches("'-1' is a downgrade target: use `lmigrate downgrade -1`",
+        errmsg(g.plan, g, {}, "-1", "up"), 1, true)
+      assert.matches("'feature@-1' is a downgrade target",
+        errmsg(g.plan, g, {}, "feature@-1", "up"), 1, true)
+      assert.matches("'+1' is an upgrade target: use `lmigrate upgrade +1`",
+        errmsg(g.plan, g, { "ccc" }, "+1", "down"), 1, true)
+      assert.matches("relative target '+1' needs the current heads",
+        errmsg(g.resolve, g, "+1"), 1, true)
+    end)
+
+    it("keeps every documented form", function()
+      assert.same({ "aaa", "bbb" }, g:plan({}, "bbb", "up"))
+      assert.same({ "aaa" }, g:plan({}, "base+1", "up"))
+      assert.same({ "aaa", "bbb" }, g:plan({}, "ccc-1", "up"))
+      assert.same({ "aaa", "bbb", "ccc" }, g:plan({}, "feature@head", "up"))
+      assert.same({ "aaa", "bbb" }, g:plan({}, "feature", "up"))
+      assert.same({ "aaa", "bbb" }, g:plan({}, "feature@bbb", "up"))
+      assert.same({ "aaa", "bbb" }, g:plan({}, "head-1", "up"))
+      assert.same({ "ccc" }, g:plan({ "ccc" }, "feature@-1", "down"))
+      assert.same({ "ccc", "bbb", "aaa" }, g:plan({ "ccc" }, "feature@base", "down"))
+      assert.same({ "ccc", "bbb" }, g:plan({ "ccc" }, "feature@base+1", "down"))
+      assert.same({ "ccc", "bbb" }, g:plan({ "ccc" }, "aaa", "down"))
+      assert.same({ "ccc" }, g:resolve("heads"))
+    end)
+  end)
+
+  describe("unknown revisions", function()
+    local g
+    before_each(function()
+      g = core.graph { rev("aaa"), rev("bbb", "aaa", { labels = { "feature" } }) }
+    end)
+
+    it("suggest the nearest target word", function()
+      assert.matches("unknown revision 'haed' (did you mean 'head'?)",
+        errmsg(g.plan, g, {}, "haed", "up"), 1, true)
+      assert.matches("unknown revision 'Head' (did you mean 'head'?)",
+        errmsg(g.plan, g, {}, "Head", "up"), 1, true)
+      assert.matches("unknown revision 'bsae' (did you mean 'base'?)",
+        errmsg(g.plan, g, { "bbb" }, "bsae", "down"), 1, true)
+      assert.matches("unknown revision 'haeds' (did you mean 'heads'?)",
+        errmsg(g.find, g, "haeds"), 1, true)
+    end)
+
+    it("suggest the nearest branch label", function()
+      assert.matches("unknown revision 'featrue' (did you mean 'feature'?)",
+        errmsg(g.plan, g, {}, "featrue", "up"), 1, true)
+      assert.matches("unknown branch label 'featur' (did you mean 'feature'?)",
+        errmsg(g.plan, g, {}, "featur@head", "up"), 1, true)
+      assert.matches("unknown branch label 'zzzzzz'$", errmsg(g.plan, g, {}, "zzzzzz@head", "up"))
+    end)
+
+    it("otherwise point to history and heads", function()
+      assert.matches("unknown revision 'fff999'; see `lmigrate history` or `lmigrate heads`",
+        errmsg(g.plan, g, {}, "fff999", "up"), 1, true)
+      assert.matches("unknown revision 'zzz'; see `lmigrate history`",
+        errmsg(g.resolve, g, "zzz"), 1, true)
+    end)
+  end)
+
+  describe("range order", function()
+    it("refuses a reversed range", function()
+      local g = core.graph { rev("aaa"), rev("bbb", "aaa"), rev("ccc", "bbb"), rev("ddd", "ccc") }
+      assert.equal("ddd is not an ancestor of bbb (write the older revision first)",
+        errmsg(g.range, g, {}, "ddd:bbb"):match("ddd is not.*"))
+      assert.matches("ddd is not an ancestor of bbb", errmsg(g.range, g, {}, "d:b"), 1, true)
+      assert.matches("ccc is not an ancestor of base (write the older revision first)",
+        errmsg(g.range, g, {}, "ccc:base"), 1, true)
+      assert.matches("ddd is not an ancestor of ccc", errmsg(g.range, g, {}, "head:ccc"), 1, true)
+      assert.same({ "ccc", "bbb" }, g:range({}, "bbb:ccc"))
+      assert.same({ "bbb" }, g:range({}, "bbb:bbb"))
+    end)
+
+    it("names revisions on different branches", function()
+      local g = branchy()
+      assert.matches("x1 is not an ancestor of y2 (they are on different branches)",
+        errmsg(g.range, g, {}, "x1:y2"), 1, true)
+      assert.matches("x2 is not an ancestor of y1 (they are on different branches)",
+        errmsg(g.range, g, {}, "x@head:y1"), 1, true)
+    end)
+
+    it("leaves `current` alone: it only narrows the listing", function()
+      local g = core.graph { rev("aaa"), rev("bbb", "aaa"), rev("ccc", "bbb") }
+      assert.same({}, g:range({ "aaa" }, "ccc:current"))
+      assert.same({}, g:range({ "ccc" }, "current:aaa"))
+    end)
+
+    it("refuses a malformed end or shape", function()
+      local g = core.graph { rev("aaa"), rev("bbb", "aaa") }
+      assert.matches("expected START:END, START: or :END", errmsg(g.range, g, {}, "a:b:c"), 1, true)
+      assert.matches("relative target '+1' needs the current heads",
+        errmsg(g.range, g, {}, "+1:"), 1, true)
+      assert.matches("invalid target 'a@'", errmsg(g.range, g, {}, ":a@"), 1, true)
+      assert.matches("unknown revision 'zzz'", errmsg(g.range, g, {}, "zzz:"), 1, true)
     end)
   end)
 
