@@ -221,8 +221,11 @@ int cmd_history(int argc, char **argv, struct lm_host *h) {
     }
     for (i = 0; i < cur.n; i++) current[cur.v[i]] = 1;   /* heads, as Alembic */
   }
-  if (lm_graph_range(h->graph, &cur, o.range ? o.range : ":", &out, &err)) {
-    rc = lm_error("%s", err.msg);
+  if ((rc = lm_graph_range(h->graph, &cur, o.range ? o.range : ":", &out,
+                           &err))) {
+    rc = rc == LM_GRAPH_USAGE
+         ? lm_usage_error("history -r %s: %s", o.range, err.msg)
+         : lm_error("history -r %s: %s", o.range, err.msg);
     goto done;
   }
   print_list(h->graph, &out, &o, o.indicate ? current : NULL);
@@ -279,8 +282,9 @@ int cmd_show(int argc, char **argv, struct lm_host *h) {
   if (o.npos != 1) return lm_usage_error("usage: lmigrate show REV");
   lm_idset_init(&out);
   lm_err_clear(&err);
-  if (lm_graph_resolve(h->graph, o.pos[0], &out, &err))
-    rc = lm_error("%s", err.msg);
+  if ((rc = lm_graph_resolve(h->graph, o.pos[0], &out, &err)))
+    rc = rc == LM_GRAPH_USAGE ? lm_usage_error("%s", err.msg)
+                              : lm_error("%s", err.msg);
   else if (out.n == 0)
     printf("<base>\n");
   else if (o.json)

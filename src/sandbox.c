@@ -206,7 +206,7 @@ static int read_revision(lua_State *L, struct lm_revision *r) {
   const char *path = r->path;
   char loc[LOC_MAX];
   int t, i;
-  char bad = 0;
+  char why[200];
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     const char *k;
@@ -245,21 +245,15 @@ static int read_revision(lua_State *L, struct lm_revision *r) {
   r->id = strdup(lua_tostring(L, -1));
   lua_pop(L, 1);
   if (r->id == NULL) return lm_error("out of memory");
-  if (!lm_revision_id_ok(r->id, &bad)) {
-    if (bad)
-      return lm_error("%s: illegal character '%c' in revision id '%s' "
-                      "(use letters, digits and _)", AT("revision"), bad,
-                      r->id);
-    return lm_error("%s: revision id '%s' must be 1 to 64 characters",
-                    AT("revision"), r->id);
-  }
+  if (lm_revision_name_problem("revision id", r->id, why, sizeof why))
+    return lm_error("%s: %s", AT("revision"), why);
   if (get_list(L, r, "down_revision", &r->down, &r->ndown)) return 1;
   if (get_list(L, r, "depends_on", &r->depends, &r->ndepends)) return 1;
   if (get_list(L, r, "branch_labels", &r->labels, &r->nlabels)) return 1;
   for (i = 0; i < r->nlabels; i++)
-    if (!lm_revision_id_ok(r->labels[i], &bad))
-      return lm_error("%s: branch label '%s' may only use letters, digits "
-                      "and _", AT("branch_labels"), r->labels[i]);
+    if (lm_revision_name_problem("branch label", r->labels[i], why,
+                                 sizeof why))
+      return lm_error("%s: %s", AT("branch_labels"), why);
   if (get_opt_string(L, r, "message", &r->message)) return 1;
   if (get_opt_string(L, r, "create_date", &r->create_date)) return 1;
   t = rawfield(L, "transactional");

@@ -335,7 +335,7 @@ for _, backend in ipairs(h.each_backend()) do
       assert.same({ "mmm444", "bbb222" }, ids("bbb222:"))
       assert.same({ "bbb222", "aaa111" }, ids(":bbb222"))
       local r = run(dir, "history -r nonsense")
-      assert.equal(1, r.code)
+      assert.equal(2, r.code)
       assert.matches("^lmigrate: error: ", r.err)
     end)
 

@@ -108,6 +108,31 @@ for _, backend in ipairs(h.each_backend()) do
       assert.version_is(url, {})
     end)
 
+    it("history -r: a malformed or reversed range is a usage error", function()
+      local dir = setup(backend)
+      local cases = {
+        { "garbage", 2, "history -r garbage: expected START:END, START: or :END" },
+        { "a:b:c", 2, "history -r a:b:c: expected START:END, START: or :END" },
+        { "ccc333:aaa111", 2, "history -r ccc333:aaa111: ccc333 is not an ancestor " ..
+                              "of aaa111 (write the older revision first)" },
+        { "+1:", 2, "history -r +1:: relative target '+1' needs the current heads; " ..
+                    "use it with upgrade or downgrade" },
+        { "zzz999:", 1, "history -r zzz999:: unknown revision 'zzz999'; see " ..
+                        "`lmigrate history` or `lmigrate heads`" },
+      }
+      for _, c in ipairs(cases) do
+        local r = run(dir, { "history", "-r", c[1] })
+        assert.equal(c[2], r.code, c[1] .. ": " .. r.err)
+        assert.equal("lmigrate: error: " .. c[3] .. "\n", r.err)
+        assert.equal("", r.out)
+      end
+      local r = run(dir, "history -r aaa111:ccc333")
+      assert.equal(0, r.code, r.err)
+      assert.equal(3, select(2, r.out:gsub("\n", "")))
+      r = run(dir, "show +1")
+      assert.equal(2, r.code, r.err)
+    end)
+
     it("well-formed targets still run, label@base+N downgrades too", function()
       local dir, url = setup(backend)
       local r = run(dir, "upgrade feature@+1")
