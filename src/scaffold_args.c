@@ -66,13 +66,12 @@ int lm_scaffold_add_labels(const struct lm_graph *g, const char *arg,
   while (1) {
     const char *e = strchr(p, ',');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    char *lab, **nv, bad = 0;
+    char *lab, **nv, why[256];
     int i, j;
     if ((lab = strndup(p, len)) == NULL)
       return lm_error("out of memory");
-    if (!lm_revision_id_ok(lab, &bad)) {
-      int rc = lm_usage_error("invalid branch label '%s' (use letters, "
-                              "digits and _)", lab);
+    if (lm_revision_name_problem("branch label", lab, why, sizeof why)) {
+      int rc = lm_usage_error("invalid --branch-label: %s", why);
       free(lab);
       return rc;
     }

@@ -117,15 +117,10 @@ static const char *pick_location(const struct lm_host *h, const char *vp)
 ** the error; returns the exit status (0 ok, 1 taken, 2 malformed). */
 int lm_scaffold_check_rev_id(const struct lm_host *h, const char *id)
 {
-  char bad = 0;
+  char why[256];
   int idx;
-  if (!lm_revision_id_ok(id, &bad)) {
-    if (strlen(id) > 64 || bad == '\0')
-      return lm_usage_error("invalid --rev-id '%s': use 1 to 64 characters "
-                            "of A-Z a-z 0-9 _", id);
-    return lm_usage_error("invalid --rev-id '%s': character '%c' is not "
-                          "allowed (use A-Z a-z 0-9 _)", id, bad);
-  }
+  if (lm_revision_name_problem("revision id", id, why, sizeof why))
+    return lm_usage_error("invalid --rev-id: %s", why);
   if (h->graph && (idx = lm_graph_index(h->graph, id)) >= 0) {
     const struct lm_revision *r = lm_graph_rev(h->graph, idx);
     return lm_error("revision %s already exists (%s)", id,
