@@ -28,6 +28,10 @@ struct lm_opctx {
   char sqlstate[6];       /* out: SQLSTATE of the last database error an
                           ** op raised ("" if none), so the runner can
                           ** retry a lock timeout */
+  long long rows;         /* out: rows op.backfill / op.each_batch wrote
+                          ** through this context in batches that
+                          ** committed (the hooks' ctx.rows); the runner
+                          ** zeroes it */
 };
 
 /* Push a new op table bound to ctx (borrowed; must outlive every call

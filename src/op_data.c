@@ -279,9 +279,12 @@ static int walk_run(lua_State *L, struct walk *w) {
   w->t0 = w->last_print = lm_walk_now_ms();
   for (;;) {
     double t;
+    long long before = w->rows_run;
     if (lm_interrupted) lm_walk_interrupted(L, w);
     t = lm_walk_now_ms();
     rc = lm_walk_run_batch(L, w);
+    /* rows_run grows only when a batch committed (0 after a retry) */
+    w->ctx->rows += w->rows_run - before;
     if (rc == 2) {
       if (++attempt > LOCK_RETRIES)
         lm_walk_error(L, w, "a batch timed out waiting for row locks too "

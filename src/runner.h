@@ -20,12 +20,20 @@ struct lm_migrate_opts {
   int offline;            /* --sql */
 };
 
-/* upgrade / downgrade. Connects, plans, runs; returns the exit status and
-** prints its own messages. */
+/* Exit status of lm_runner_migrate and lm_runner_stamp after Ctrl-C or
+** SIGTERM (lm_interrupted) stopped them: 128 + the signal number, as a
+** shell reports it. The runner returns it only after printing its own
+** account of the interrupt (what the database holds now, how to go on),
+** so the caller need not explain it again. */
+#define LM_RUNNER_INTERRUPTED(sig) (128 + (sig))
+
+/* upgrade / downgrade. Connects, plans, runs; returns the exit status (0,
+** 1, or LM_RUNNER_INTERRUPTED) and prints its own messages. With --sql
+** the script reaches stdout only when the whole run succeeded. */
 int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o);
 
 /* stamp TARGET [--purge] [--sql]: set the version table without running
-** scripts. Returns the exit status. */
+** scripts. Returns the exit status, as lm_runner_migrate. */
 int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
                     int offline);
 

@@ -15,9 +15,11 @@
 #include "log.h"
 #include "runner_int.h"
 
-/* The context table: command direction, revision (idx >= 0) and its
-** message and path, the URL without its password, elapsed_ms, and error
-** for on_error. */
+/* The context table: command direction, the URL without its password,
+** elapsed_ms; for a revision hook (idx >= 0) its revision, message, path,
+** phase (r->phase: "schema" or "data", the phase the hook is about) and
+** rows (r->rows: rows its backfills wrote in this run); error for
+** on_error. */
 int lm_run_hook(struct run *r, const char *name, int idx, double ms,
                 const char *error) {
   lua_State *L = r->h->L;
@@ -28,7 +30,7 @@ int lm_run_hook(struct run *r, const char *name, int idx, double ms,
     return 0;
   }
   lua_remove(L, -2);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 10);
   lua_pushstring(L, name);
   lua_setfield(L, -2, "hook");
   lua_pushstring(L, r->dir == LM_UP ? "up" : "down");
@@ -45,6 +47,10 @@ int lm_run_hook(struct run *r, const char *name, int idx, double ms,
     lua_setfield(L, -2, "message");
     lua_pushstring(L, rev->path);
     lua_setfield(L, -2, "path");
+    lua_pushstring(L, r->phase);
+    lua_setfield(L, -2, "phase");
+    lua_pushinteger(L, (lua_Integer)r->rows);
+    lua_setfield(L, -2, "rows");
   }
   if (error) {
     lua_pushstring(L, error);

@@ -16,6 +16,7 @@
 #define LM_RUNNER_INT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "graph.h"
@@ -40,6 +41,22 @@ struct run {
   int single_tx;                /* one transaction around the whole run */
   enum lm_direction dir;        /* of the command */
   char errmsg[LM_ERRMSG_MAX];   /* the last revision error, for on_error */
+  /* The revision being run, for hooks and interrupt reports: */
+  int step;                     /* its graph index; -1 between revisions */
+  const char *phase;            /* "schema" or "data": the phase the next
+                                ** revision hook is about; static */
+  long long rows;               /* rows its op.backfill / op.each_batch
+                                ** wrote in this run (ctx.rows) */
+  int data_done;                /* its data phase (data, data_downgrade)
+                                ** finished in this run */
+  int reported;                 /* an interrupt's outcome was reported */
+};
+
+/* --sql output held back until the run has succeeded (see
+** lm_run_capture_begin). */
+struct lm_capture {
+  FILE *tmp;                    /* owned; fclose; NULL when not capturing */
+  int saved_fd;                 /* owned; the real stdout, dup()ed */
 };
 
 /* ---- runner.c: the run context ---- */
@@ -59,26 +76,38 @@ int lm_run_copy_heads(struct lm_idset *dst, const struct lm_idset *src);
 void lm_run_heads_str(const struct lm_graph *g, const struct lm_idset *s,
                       char *out, size_t n);
 
+/* Point stdout (the --sql script, and the runner's comments in it) at a
+** temporary file until lm_run_capture_end, so that a run failing midway
+** prints no partial script. 0, or 1 after printing the error. */
+int lm_run_capture_begin(struct lm_capture *cap);
+/* Restore stdout; with publish, copy the captured script to it. Always
+** releases cap. 0, or 1 after printing the error (the script was lost). */
+int lm_run_capture_end(struct lm_capture *cap, int publish);
+
 /* ---- runner_step.c: one revision ---- */
 
 /* Run step idx of the plan in direction dir; heads is updated on success.
 ** The caller has already opened the step's own transaction when it needs
 ** one. data_pending: a previous run got as far as this revision's data
-** phase. Records a failure itself; returns 0 or 1. */
+** phase (upgrade: only its data phase and what follows run; downgrade:
+** heads counts it as applied although the version table does not, so no
+** version row changes). Records a failure itself; returns 0 or 1. */
 int lm_run_step(struct run *r, int idx, enum lm_direction dir,
                 struct lm_idset *heads, int data_pending);
-/* After a failed step: roll back (in_tx), call on_error and record the
-** failure in a transaction of its own. direction is the history row's:
-** "up", "down", or "data" for a failed data phase. */
+/* After a failed step: roll back (in_tx), call on_error, record the
+** failure in a transaction of its own and say what state the revision is
+** left in (after Ctrl-C / SIGTERM too, then setting r->reported).
+** direction is the history row's: "up", "down", or "data" for a failed
+** data phase (data or data_downgrade). */
 void lm_run_record_failure(struct run *r, int idx, const char *direction,
                            double ms, int in_tx);
 
 /* ---- runner_hooks.c ---- */
 
 /* Call config hook `name` when the config defines it (never offline).
-** idx >= 0 names the revision; error is on_error's message or NULL.
-** Returns 0, or 1 after printing the hook's error (also kept in
-** r->errmsg). */
+** idx >= 0 names the revision (and r->phase, r->rows describe it); error
+** is on_error's message or NULL. Returns 0, or 1 after printing the
+** hook's error (also kept in r->errmsg). */
 int lm_run_hook(struct run *r, const char *name, int idx, double ms,
                 const char *error);
 
@@ -96,7 +125,8 @@ int lm_run_read_heads(struct lm_host *h, struct lm_idset *heads,
                       int unknown_ok, int *nunknown, int check_table);
 /* Delete every version-table row (stamp). 0, or 1 after printing. */
 int lm_run_delete_heads(struct run *r);
-/* Write the version-table rows that turn heads `from` into `to`. */
+/* Write the version-table rows that turn heads `from` into `to` (any
+** number of them). 0, or 1 after printing the error. */
 int lm_run_write_heads(struct run *r, const struct lm_idset *from,
                        const struct lm_idset *to);
 /* Append one history row for revision idx. duration_ms < 0 records NULL

@@ -5,29 +5,74 @@
 ** table ends up holding the target's heads plus the current heads on
 ** branches the target does not touch (all of them replaced with --purge),
 ** and the history table gains a 'stamped' row per revision stamped on
-** ('up') and per head stamped off ('down'), so that validate and the
-** failure check see the change.
+** ('up') and per head stamped off ('down': no longer applied), so that
+** validate and the failure check see the change; a revision left in its
+** data phase gets a 'stamped' row too, which ends that phase. Moving the
+** version table backwards is allowed (it is deliberate) but named in a
+** warning first; --sql prints the script only when the stamp succeeded.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host.h"
+#include "interrupt.h"
 #include "log.h"
 #include "runner_int.h"
+
+/* Warn before a stamp that moves the version table backwards: name the
+** revisions applied before (mark_before) and not after (mark_after),
+** newest first, whose changes stay in the database. */
+static void warn_unapplied(struct run *r, const char *target,
+                           const unsigned char *mark_before,
+                           const unsigned char *mark_after) {
+  struct lm_idset lost;
+  char list[1024];
+  size_t len = 0;
+  int i, j, n = lm_graph_count(r->g), shown = 0;
+  lm_idset_init(&lost);
+  for (i = 0; i < n; i++)
+    if (mark_before[i] && !mark_after[i] && lm_idset_push(&lost, i)) {
+      lm_idset_free(&lost);
+      return;         /* out of memory: the stamp itself reports it */
+    }
+  /* newest first: insertion sort on the topological position */
+  for (i = 1; i < lost.n; i++)
+    for (j = i; j > 0 && lm_graph_topo_pos(r->g, lost.v[j]) >
+                         lm_graph_topo_pos(r->g, lost.v[j - 1]); j--) {
+      int t = lost.v[j];
+      lost.v[j] = lost.v[j - 1];
+      lost.v[j - 1] = t;
+    }
+  list[0] = '\0';
+  for (i = 0; i < lost.n && len + 80 < sizeof list; i++, shown++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                            i ? ", " : "", lm_graph_rev(r->g, lost.v[i])->id);
+  if (shown < lost.n)
+    snprintf(list + len, sizeof list - len, " and %d more", lost.n - shown);
+  if (lost.n > 0)
+    lm_warn("stamp %s marks %d applied revision%s as not applied: %s; "
+            "stamp runs no downgrade, so their changes stay in the "
+            "database (`lmigrate downgrade %s` reverts them)", target,
+            lost.n, lost.n == 1 ? "" : "s", list, target);
+  lm_idset_free(&lost);
+}
 
 int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
                     int offline) {
   struct run r;
+  struct lm_capture cap;
   struct lm_idset heads, want, next, one;
   struct lm_err err;
-  unsigned char *anc = NULL, *mark = NULL;
-  int rc = 1, i, j, n, locked = 0;
+  unsigned char *anc = NULL, *mark = NULL, *before = NULL;
+  int rc = 1, i, j, n, locked = 0, pending = -1;
   lm_idset_init(&heads);
   lm_idset_init(&want);
   lm_idset_init(&next);
   lm_idset_init(&one);
   lm_err_clear(&err);
+  cap.tmp = NULL;
+  if (offline && lm_run_capture_begin(&cap)) return 1;
   if (lm_run_init(&r, h, offline)) goto done;
   if (r.be->lock(r.c, r.lock_key, &err)) {
     lm_error("%s", err.msg);
@@ -41,13 +86,15 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
   }
   anc = calloc((size_t)n + 1, 1);
   mark = calloc((size_t)n + 1, 1);
-  if (anc == NULL || mark == NULL) {
+  before = calloc((size_t)n + 1, 1);
+  if (anc == NULL || mark == NULL || before == NULL) {
     lm_error("out of memory");
     goto done;
   }
   if (lm_run_tx(&r, r.be->begin)) goto done;
   if (lm_run_ensure_tables(&r)) goto rollback;
   if (!offline && lm_runner_read_heads(h, &heads, purge, NULL)) goto rollback;
+  if (lm_run_read_pending_data(h, &pending)) goto rollback;
   /* Keep heads on branches the target does not touch; replace the rest. */
   lm_graph_applied(r.g, &want, anc);
   for (i = 0; i < want.n; i++)
@@ -62,15 +109,32 @@ int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
       if (mark[want.v[j]]) related = 1;
     if (!related && lm_idset_push(&next, heads.v[i])) goto rollback;
   }
+  lm_graph_applied(r.g, &heads, before);
+  memset(mark, 0, (size_t)n);
+  lm_graph_applied(r.g, &next, mark);
+  warn_unapplied(&r, target, before, mark);
+  if (pending >= 0 && !mark[pending])
+    lm_warn("revision %s was in its data phase; stamp %s marks it as not "
+            "applied and ends its data phase, but its schema change and "
+            "what its data phase committed stay in the database",
+            lm_graph_rev(r.g, pending)->id, target);
   if (lm_run_delete_heads(&r)) goto rollback;
-  /* History: the revisions stamped on, and the heads stamped off. */
+  /* History: the revisions stamped on, and the heads stamped off (not
+  ** those that stay applied below the new heads: their checksums still
+  ** count for validate). */
   for (i = 0; i < heads.n; i++)
-    if (!lm_idset_has(&next, heads.v[i]) &&
+    if (!mark[heads.v[i]] &&
         lm_run_write_history(&r, heads.v[i], "down", "stamped", 0, "stamp"))
       goto rollback;
   for (i = 0; i < want.n; i++)
     if (lm_run_write_history(&r, want.v[i], "up", "stamped", 0, "stamp"))
       goto rollback;
+  /* A stamp ends an unfinished data phase: a 'stamped' row after its
+  ** 'data' row (the one above when the target names it). */
+  if (pending >= 0 && !lm_idset_has(&want, pending) &&
+      lm_run_write_history(&r, pending, mark[pending] ? "up" : "down",
+                           "stamped", 0, "stamp"))
+    goto rollback;
   heads.n = 0;
   if (lm_run_write_heads(&r, &heads, &next)) goto rollback;
   if (lm_run_tx(&r, r.be->commit)) goto done;
@@ -86,8 +150,15 @@ rollback:
   r.be->rollback(r.c, &err);
 done:
   if (locked) r.be->unlock(r.c, r.lock_key, &err);
+  if (rc != 0 && lm_interrupted) {
+    lm_error("interrupted; nothing was stamped, the version table is as it "
+             "was");
+    rc = LM_RUNNER_INTERRUPTED((int)lm_interrupted);
+  }
+  if (offline && lm_run_capture_end(&cap, rc == 0)) rc = 1;
   free(anc);
   free(mark);
+  free(before);
   lm_idset_free(&heads);
   lm_idset_free(&want);
   lm_idset_free(&next);

@@ -86,6 +86,7 @@ static int call_revision(struct run *r, int idx, const char *fname,
       rc = 1;
     }
   }
+  r->rows += ctx.rows;      /* committed batches count, also on failure */
   lm_op_release(L, &ctx);
   if (rc) {
     *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
@@ -125,41 +126,89 @@ static void backoff(int attempt) {
   if (!lm_interrupted) nanosleep(&ts, NULL);
 }
 
-void lm_run_record_failure(struct run *r, int idx, const char *direction,
-                           double ms, int in_tx) {
+/* What a failure (after Ctrl-C / SIGTERM when sig != 0) left of
+** revision idx; recorded: its 'failed' history row was written. */
+static void report_failure(struct run *r, int idx, const char *direction,
+                           int in_tx, int sig, int recorded) {
   const struct lm_revision *rev = lm_graph_rev(r->g, idx);
-  struct lm_err err;
-  lm_err_clear(&err);
-  if (in_tx) r->be->rollback(r->c, &err);
-  if (lm_run_hook(r, "on_error", idx, ms, r->errmsg[0] ? r->errmsg : "failed"))
-    lm_warn("the on_error hook itself failed (above)");
-  if (r->offline) return;
-  if (r->single_tx) {
-    lm_error("revision %s (%s) failed; the whole run was rolled back, "
-             "nothing was applied", rev->id, rev->path);
-    return;
-  }
-  if (r->be->begin(r->c, &err) == 0) {
-    if (lm_run_write_history(r, idx, direction, "failed", ms,
-                             rev->message) == 0)
-      r->be->commit(r->c, &err);
-    else
-      r->be->rollback(r->c, &err);
-  }
-  if (strcmp(direction, "data") == 0)
-    lm_error("the data phase of revision %s (%s) failed: its schema change "
-             "is committed, the revision is not marked applied; fix the "
-             "cause and run the command again: it resumes the data phase "
-             "(backfills continue from their last checkpoint)", rev->id,
-             rev->path);
+  const char *how = sig ? "was interrupted" : "failed";
+  if (strcmp(direction, "data") == 0 && r->dir == LM_UP)
+    lm_error("the data phase of revision %s (%s) %s: its schema change "
+             "and what its data phase committed (backfill batches) stay, "
+             "the revision is not marked applied; %s run `lmigrate "
+             "upgrade` again: it resumes the data phase (backfills continue "
+             "from their last checkpoint); or downgrade to a revision below "
+             "it to back it out", rev->id, rev->path, how,
+             sig ? "to go on," : "fix the cause and");
+  else if (strcmp(direction, "data") == 0)
+    lm_error("the data_downgrade of revision %s (%s) %s: what it committed "
+             "stays, its downgrade did not run and the revision was not "
+             "reverted; %s run the downgrade again (data_downgrade runs "
+             "again first)", rev->id, rev->path, how,
+             sig ? "to go on," : "fix the cause and");
   else if (in_tx)
-    lm_error("revision %s (%s) failed and was rolled back; revisions "
-             "before it stay applied", rev->id, rev->path);
-  else
+    lm_error("revision %s (%s) %s and was rolled back%s; revisions%s "
+             "before it stay %s%s", rev->id, rev->path, how,
+             r->data_done ? " (what its data_downgrade committed stays)" : "",
+             r->dir == LM_UP ? "" : " reverted",
+             r->dir == LM_UP ? "applied" : "reverted",
+             sig ? "; run the command again to continue" : "");
+  else if (!sig && recorded)
     lm_error("non-transactional revision %s (%s) failed part-way: what its "
              "ops did before the failure was NOT rolled back; inspect the "
              "database, then `lmigrate stamp` or fix and re-run", rev->id,
              rev->path);
+  else if (recorded)
+    lm_error("non-transactional revision %s (%s) %s part-way: what its ops "
+             "did before it stopped was NOT rolled back, and it is recorded "
+             "as failed, so the next run refuses to start until you inspect "
+             "the database and then `lmigrate stamp` the revision it is at, "
+             "or change the revision (make its ops idempotent) and re-run",
+             rev->id, rev->path, how);
+  else
+    lm_error("non-transactional revision %s (%s) %s part-way: what its ops "
+             "did before it stopped was NOT rolled back, and it could not be "
+             "recorded as failed (above), so the next run would start it "
+             "again: inspect the database first, then `lmigrate stamp` the "
+             "revision it is at, or fix the revision and re-run", rev->id,
+             rev->path, how);
+}
+
+void lm_run_record_failure(struct run *r, int idx, const char *direction,
+                           double ms, int in_tx) {
+  const struct lm_revision *rev = lm_graph_rev(r->g, idx);
+  struct lm_err err;
+  int sig = lm_interrupted, recorded = 0;
+  lm_err_clear(&err);
+  /* After Ctrl-C the backends would cancel the statements below too: hold
+  ** the signal back until the failure is rolled back and recorded (a
+  ** second signal still stops them). */
+  lm_interrupted = 0;
+  if (in_tx) r->be->rollback(r->c, &err);
+  if (lm_run_hook(r, "on_error", idx, ms, r->errmsg[0] ? r->errmsg : "failed"))
+    lm_warn("the on_error hook itself failed (above)");
+  if (r->offline) goto done;
+  if (r->single_tx) {
+    lm_error("revision %s (%s) %s; the whole run was rolled back "
+             "(transaction_per_migration = false), nothing was %s%s",
+             rev->id, rev->path, sig ? "was interrupted" : "failed",
+             r->dir == LM_UP ? "applied" : "reverted",
+             sig ? "; run the command again" : "");
+    r->reported = sig != 0;
+    goto done;
+  }
+  if (lm_run_tx(r, r->be->begin) == 0) {
+    if (lm_run_write_history(r, idx, direction, "failed", ms,
+                             rev->message) == 0 &&
+        lm_run_tx(r, r->be->commit) == 0)
+      recorded = 1;
+    else
+      r->be->rollback(r->c, &err);
+  }
+  report_failure(r, idx, direction, in_tx, sig, recorded);
+  r->reported = sig != 0;
+done:
+  if (lm_interrupted == 0) lm_interrupted = sig;
 }
 
 /* Run revision idx's schema function (upgrade/downgrade) in the open
@@ -215,7 +264,9 @@ static int run_data(struct run *r, int idx, enum lm_direction dir,
 /* A revision with a data phase: upgrade commits (history row 'data',
 ** version table not yet moved), data runs, then the version rows and the
 ** 'applied' row commit; with data_pending only data and the rest run. A
-** downgrade runs data_downgrade first. */
+** downgrade runs data_downgrade first; with data_pending (the revision is
+** in its data phase, so the version table never listed it) it writes no
+** version rows. */
 int lm_run_step(struct run *r, int idx, enum lm_direction dir,
                 struct lm_idset *heads, int data_pending) {
   const struct lm_revision *rev = lm_graph_rev(r->g, idx);
@@ -228,17 +279,23 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   double t0 = lm_run_now_ms();
   int rc = 1;
   lm_idset_init(&next);
+  r->data_done = 0;
   if (r->offline) announce(r, dir, idx, 0);
+  if (dir == LM_DOWN && data_pending)
+    lm_info(r->h, "Backing out %s, which is in its data phase", rev->id);
   if (data && (dir == LM_DOWN || data_pending)) {
     /* The data phase runs outside the step's transaction. */
     if (own_tx && lm_run_tx(r, r->be->commit)) goto done;
     if (dir == LM_UP) lm_info(r->h, "Resuming the data phase of %s", rev->id);
+    r->phase = "data";
     if (run_data(r, idx, dir, t0)) goto done;
+    r->data_done = 1;
     if (own_tx && lm_run_tx(r, r->be->begin)) goto done;
   }
-  if (!(dir == LM_UP && data_pending) &&
-      run_schema(r, idx, dir, own_tx, in_tx, t0))
-    goto done;
+  if (!(dir == LM_UP && data_pending)) {
+    r->phase = "schema";
+    if (run_schema(r, idx, dir, own_tx, in_tx, t0)) goto done;
+  }
   if (dir == LM_UP && data && !data_pending) {
     /* Schema committed, data next: record where we are first. */
     if (!in_tx && lm_run_tx(r, r->be->begin)) goto done;
@@ -248,13 +305,19 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
       lm_run_record_failure(r, idx, "up", lm_run_now_ms() - t0, 1);
       goto done;
     }
+    r->phase = "data";
     if (run_data(r, idx, dir, t0)) goto done;
+    r->data_done = 1;
     in_tx = 0;      /* what follows opens its own transaction */
     own_tx = 0;
   } else if (dir == LM_UP && data_pending && own_tx) {
     in_tx = 0;
     own_tx = 0;
     if (lm_run_tx(r, r->be->commit)) goto done;
+  }
+  if (dir == LM_UP && r->data_done) {
+    /* A failure from here leaves the revision in its data phase. */
+    label = "data";
   }
   if (lm_run_copy_heads(&next, heads) ||
       lm_graph_step_heads(r->g, &next, idx, dir)) {
@@ -263,9 +326,10 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   }
   if (!in_tx && lm_run_tx(r, r->be->begin)) goto done;
   if ((dir == LM_DOWN && lm_run_clear_checkpoints(r, idx)) ||
-      lm_run_write_heads(r, heads, &next) ||
-      lm_run_write_history(r, idx, label, "applied", lm_run_now_ms() - t0,
-                           rev->message)) {
+      (!(dir == LM_DOWN && data_pending) &&
+       lm_run_write_heads(r, heads, &next)) ||
+      lm_run_write_history(r, idx, dir == LM_UP ? "up" : "down", "applied",
+                           lm_run_now_ms() - t0, rev->message)) {
     lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, 1);
     goto done;
   }

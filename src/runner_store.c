@@ -60,13 +60,89 @@ static void add_table(struct lm_sqlbuf *sb, const struct lm_host *h,
   h->conn->dialect->quote_ident(sb, table);
 }
 
+/* name as the user would type it in SQL: bare when it is a plain
+** lower-case identifier, else double-quoted. */
+static void sql_name(char *out, size_t n, const char *name) {
+  size_t i, len = 0;
+  int bare = name[0] != '\0' && !(name[0] >= '0' && name[0] <= '9');
+  for (i = 0; name[i]; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') ||
+          (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+      bare = 0;
+  if (bare) {
+    snprintf(out, n, "%s", name);
+    return;
+  }
+  if (n < 3) return;
+  out[len++] = '"';
+  for (i = 0; name[i] && len + 3 < n; i++) {
+    if (name[i] == '"') out[len++] = '"';
+    out[len++] = name[i];
+  }
+  out[len++] = '"';
+  out[len] = '\0';
+}
+
+/* The fix for an error met creating, reading or writing the bookkeeping
+** tables when version_table_schema or the role's privileges caused it:
+** written to hint, returns 1; 0 for other errors. */
+static int table_hint(const struct lm_host *h, const struct lm_err *err,
+                      char *hint, size_t n) {
+  const char *schema = h->cfg.version_table_schema;
+  const char *config = h->cfg.path ? h->cfg.path : "lmigrate.lua";
+  char q[200];
+  sql_name(q, sizeof q, schema ? schema : "public");
+  if (strcmp(h->conn->dialect->name, "sqlite") == 0) {
+    if (schema == NULL || !(strstr(err->msg, ".sqlite_master") ||
+                            strstr(err->msg, "unknown database")))
+      return 0;
+    snprintf(hint, n, "version_table_schema '%s' is not an attached "
+             "database: on SQLite version_table_schema names an ATTACHed "
+             "database; leave it unset", schema);
+    return 1;
+  }
+  if (strcmp(err->sqlstate, "3F000") == 0 ||
+      strcmp(err->sqlstate, "3D000") == 0) {
+    if (schema)
+      snprintf(hint, n, "version_table_schema '%s' does not exist: create "
+               "it (CREATE SCHEMA %s) or change version_table_schema in %s",
+               schema, q, config);
+    else
+      snprintf(hint, n, "the role cannot create tables in schema public "
+               "(or any schema on its search_path): GRANT CREATE ON SCHEMA "
+               "public TO <role>, or set version_table_schema");
+    return 1;
+  }
+  if (strcmp(err->sqlstate, "42501") != 0) return 0;
+  if (strstr(err->msg, "for schema") != NULL)
+    snprintf(hint, n, "the role cannot create tables in schema %s: GRANT "
+             "CREATE ON SCHEMA %s TO <role>, or %s version_table_schema",
+             schema ? schema : "public", q, schema ? "change" : "set");
+  else
+    snprintf(hint, n, "the role lacks privileges on one of lmigrate's "
+             "tables: GRANT SELECT, INSERT, UPDATE, DELETE ON that table TO "
+             "<role>, or run lmigrate as the table's owner");
+  return 1;
+}
+
+/* Print a database error met on the bookkeeping tables, with what prefix
+** says it was doing ("" or "reading the version table: ") and the fix
+** when table_hint knows one. Returns 1. */
+static int table_error(const struct lm_host *h, const char *prefix,
+                       const struct lm_err *err) {
+  char hint[600];
+  if (table_hint(h, err, hint, sizeof hint))
+    return lm_error("%s%s; %s", prefix, err->msg, hint);
+  return lm_error("%s%s", prefix, err->msg);
+}
+
 /* Run the SQL in r->sql; prints the error and returns 1 on failure. */
 static int run_sql(struct run *r, int np, const struct lm_value *p) {
   struct lm_err err;
   lm_err_clear(&err);
   if (!lm_sb_ok(&r->sql)) return lm_error("out of memory");
   if (r->be->exec(r->c, lm_sb_str(&r->sql), np, p, NULL, &err))
-    return lm_error("%s", err.msg);
+    return table_error(r->h, "", &err);
   return 0;
 }
 
@@ -86,15 +162,19 @@ static int select_from(struct lm_host *h, struct lm_sqlbuf *sb,
   if (check_table &&
       be->table_exists(h->conn, h->cfg.version_table_schema, table, &exists,
                        &err))
-    return lm_error("%s", err.msg);
+    return table_error(h, "", &err);
   if (check_table && !exists) return 0;
   lm_sb_add(sb, "SELECT ");
   lm_sb_add(sb, cols);
   lm_sb_add(sb, " FROM ");
   add_table(sb, h, table);
   if (tail) lm_sb_add(sb, tail);
-  if (!lm_sb_ok(sb) || be->query(h->conn, lm_sb_str(sb), 0, NULL, cur, &err))
-    return lm_error("reading the %s table: %s", what, err.msg);
+  if (!lm_sb_ok(sb)) return lm_error("out of memory");
+  if (be->query(h->conn, lm_sb_str(sb), 0, NULL, cur, &err)) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "reading the %s table: ", what);
+    return table_error(h, prefix, &err);
+  }
   return 0;
 }
 
@@ -107,7 +187,7 @@ int lm_run_ensure_tables(struct run *r) {
   if (!r->offline) {
     if (r->be->table_exists(r->c, cfg->version_table_schema,
                             cfg->history_table, &exists, &err))
-      return lm_error("%s", err.msg);
+      return table_error(r->h, "", &err);
     if (exists) return 0;
   }
   lm_run_table_name(r->h, cfg->version_table, vt, sizeof vt);
@@ -183,43 +263,52 @@ int lm_run_delete_heads(struct run *r) {
   return run_sql(r, 0, NULL);
 }
 
+/* One version-table statement: UPDATE gone to added, DELETE gone
+** (added NULL) or INSERT added (gone NULL). */
+static int write_head(struct run *r, const char *gone, const char *added) {
+  struct lm_value p[2];
+  int np = 1;
+  lm_sb_reset(&r->sql);
+  if (gone && added) {
+    lm_sb_add(&r->sql, "UPDATE ");
+    add_table(&r->sql, r->h, r->h->cfg.version_table);
+    lm_sb_add(&r->sql, " SET version_num = $1 WHERE version_num = $2");
+    p[0] = text(added);
+    p[1] = text(gone);
+    np = 2;
+  } else if (gone) {
+    lm_sb_add(&r->sql, "DELETE FROM ");
+    add_table(&r->sql, r->h, r->h->cfg.version_table);
+    lm_sb_add(&r->sql, " WHERE version_num = $1");
+    p[0] = text(gone);
+  } else {
+    lm_sb_add(&r->sql, "INSERT INTO ");
+    add_table(&r->sql, r->h, r->h->cfg.version_table);
+    lm_sb_add(&r->sql, " (version_num) VALUES ($1)");
+    p[0] = text(added);
+  }
+  return run_sql(r, np, p);
+}
+
 int lm_run_write_heads(struct run *r, const struct lm_idset *from,
                        const struct lm_idset *to) {
-  const char *gone[64], *added[64];
-  int ngone = 0, nadded = 0, i;
-  for (i = 0; i < from->n; i++)
-    if (!lm_idset_has(to, from->v[i]) && ngone < 64)
-      gone[ngone++] = lm_graph_rev(r->g, from->v[i])->id;
-  for (i = 0; i < to->n; i++)
-    if (!lm_idset_has(from, to->v[i]) && nadded < 64)
-      added[nadded++] = lm_graph_rev(r->g, to->v[i])->id;
-  for (i = 0; i < ngone || i < nadded; i++) {
-    struct lm_value p[2];
-    int np;
-    lm_sb_reset(&r->sql);
-    if (i < ngone && i < nadded) {
-      lm_sb_add(&r->sql, "UPDATE ");
-      add_table(&r->sql, r->h, r->h->cfg.version_table);
-      lm_sb_add(&r->sql, " SET version_num = $1 WHERE version_num = $2");
-      p[0] = text(added[i]);
-      p[1] = text(gone[i]);
-      np = 2;
-    } else if (i < ngone) {
-      lm_sb_add(&r->sql, "DELETE FROM ");
-      add_table(&r->sql, r->h, r->h->cfg.version_table);
-      lm_sb_add(&r->sql, " WHERE version_num = $1");
-      p[0] = text(gone[i]);
-      np = 1;
-    } else {
-      lm_sb_add(&r->sql, "INSERT INTO ");
-      add_table(&r->sql, r->h, r->h->cfg.version_table);
-      lm_sb_add(&r->sql, " (version_num) VALUES ($1)");
-      p[0] = text(added[i]);
-      np = 1;
-    }
-    if (run_sql(r, np, p)) return 1;
-  }
-  return 0;
+  struct lm_idset gone, added;
+  int i, rc = 0;
+  lm_idset_init(&gone);
+  lm_idset_init(&added);
+  for (i = 0; rc == 0 && i < from->n; i++)
+    if (!lm_idset_has(to, from->v[i]) && lm_idset_push(&gone, from->v[i]))
+      rc = lm_error("out of memory");
+  for (i = 0; rc == 0 && i < to->n; i++)
+    if (!lm_idset_has(from, to->v[i]) && lm_idset_push(&added, to->v[i]))
+      rc = lm_error("out of memory");
+  /* Pair removals with additions as UPDATEs, then the rest. */
+  for (i = 0; rc == 0 && (i < gone.n || i < added.n); i++)
+    rc = write_head(r, i < gone.n ? lm_graph_rev(r->g, gone.v[i])->id : NULL,
+                    i < added.n ? lm_graph_rev(r->g, added.v[i])->id : NULL);
+  lm_idset_free(&gone);
+  lm_idset_free(&added);
+  return rc;
 }
 
 int lm_run_clear_checkpoints(struct run *r, int idx) {
@@ -229,7 +318,7 @@ int lm_run_clear_checkpoints(struct run *r, int idx) {
   if (r->offline) return 0;
   lm_err_clear(&err);
   if (r->be->table_exists(r->c, NULL, LM_CHECKPOINT_TABLE, &exists, &err))
-    return lm_error("%s", err.msg);
+    return table_error(r->h, "", &err);
   if (!exists) return 0;
   lm_sb_reset(&r->sql);
   lm_sb_add(&r->sql, "DELETE FROM ");

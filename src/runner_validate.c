@@ -68,7 +68,8 @@ int lm_runner_check_failure(struct lm_host *h, int refuse) {
     if (lm_run_read_pending_data(h, &idx)) return 1;
     if (idx >= 0)
       printf("%s (in data phase: schema applied, data not finished; "
-             "`lmigrate upgrade` resumes it)\n", lm_graph_rev(h->graph, idx)->id);
+             "`lmigrate upgrade` resumes it, a downgrade below it backs it "
+             "out)\n", lm_graph_rev(h->graph, idx)->id);
     return 0;
   }
   if (idx < 0) return 0;

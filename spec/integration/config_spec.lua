@@ -290,8 +290,66 @@ for _, backend in ipairs(h.each_backend()) do
       assert.equal(1, r.code)
       assert.matches("^lmigrate: error: no database URL", r.err)
     end)
+
+    it("a version_table_schema that does not exist is an error naming the fix", function()
+      local dir, url = setup(backend, { trev("aaa111", nil) })
+      h.write(dir .. "/lmigrate.lua", ("return { url = %q, version_table_schema = " ..
+        "\"nosuch\" }\n"):format(url))
+      local r = run(dir, "upgrade head")
+      assert.equal(1, r.code)
+      if backend == "sqlite" then
+        assert.matches("^lmigrate: error: no such table: nosuch.sqlite_master .*; " ..
+          "version_table_schema 'nosuch' is not an attached database: on SQLite " ..
+          "version_table_schema names an ATTACHed database; leave it unset\n$", r.err)
+      else
+        assert.matches('^lmigrate: error: schema "nosuch" does not exist .*; ' ..
+          "version_table_schema 'nosuch' does not exist: create it %(CREATE SCHEMA " ..
+          "nosuch%) or change version_table_schema in lmigrate.lua\n$", r.err)
+      end
+      assert.same({}, ttables(url))
+      r = run(dir, "stamp head")
+      assert.equal(1, r.code)
+      assert.matches("version_table_schema 'nosuch'", r.err, 1, true)
+    end)
   end)
 end
+
+describe("a role that cannot create the version tables #integration #postgres", function()
+  local enabled = false
+  for _, b in ipairs(h.each_backend()) do enabled = enabled or b == "postgres" end
+  if not enabled then return end
+
+  it("is an error naming the GRANT that fixes it", function()
+    local dir, url = setup("postgres", { trev("aaa111", nil) })
+    local role = ("lm_weak_%d"):format(math.random(1, 1e9))
+    h.psql(url, ("CREATE ROLE %s LOGIN; REVOKE ALL ON SCHEMA public FROM PUBLIC"):format(role))
+    finally(function()
+      h.psql(url, "DROP OWNED BY " .. role)
+      h.psql(url, "DROP ROLE " .. role)
+    end)
+    local weak = url:gsub("^(postgres[ql]*://)[^@/]*@", "%1")
+    weak = weak:gsub("^(postgres[ql]*://)", "%1" .. role .. "@")
+    local hint = "the role cannot create tables in schema public"
+    local grant = "GRANT CREATE ON SCHEMA public TO <role>, or set version_table_schema"
+    -- no USAGE on public either: no schema to create in
+    local r = run(dir, { "-u", weak, "upgrade", "head" })
+    assert.equal(1, r.code)
+    assert.matches("^lmigrate: error: no schema has been selected to create in", r.err)
+    assert.matches(hint, r.err, 1, true)
+    assert.matches(grant, r.err, 1, true)
+    -- USAGE but no CREATE
+    h.psql(url, "GRANT USAGE ON SCHEMA public TO " .. role)
+    r = run(dir, { "-u", weak, "upgrade", "head" })
+    assert.equal(1, r.code)
+    assert.matches("^lmigrate: error: permission denied for schema public", r.err)
+    assert.matches(hint .. ": " .. grant, r.err, 1, true)
+    -- the fix works
+    h.psql(url, "GRANT CREATE ON SCHEMA public TO " .. role)
+    r = run(dir, { "-u", weak, "upgrade", "head" })
+    assert.equal(0, r.code, r.err)
+    assert.version_is(url, "aaa111")
+  end)
+end)
 
 describe("URL precedence #integration #sqlite", function()
   local function which(env, args)

@@ -226,6 +226,46 @@ for _, backend in ipairs(h.each_backend()) do
       end
     end)
 
+    it("a --sql run that fails midway prints no partial script", function()
+      local failing = {}
+      for i = 1, 2 do failing[i] = revs[i] end
+      failing[3] = rev { id = "ccc333", down = "bbb222",
+        up = 'op.create_table("posts", {"id", "integer", primary_key = true}) ' ..
+             'local n = op.query("SELECT count(*) AS n FROM users")', dn = "" }
+      local dir, url = setup(backend, failing)
+      local r = run(dir, "upgrade head --sql")
+      assert.equal(1, r.code)
+      assert.equal("", r.out)
+      assert.matches("^lmigrate: error: versions/ccc333_rev.lua:5: ", r.err)
+      -- FROM:TO: the revisions before the failing one are not printed either
+      r = run(dir, "upgrade aaa111:head --sql")
+      assert.equal(1, r.code)
+      assert.equal("", r.out)
+      assert.matches("offline", r.err)
+      -- piping the (empty) output into the database changes nothing
+      assert.equal(0, run(dir, "upgrade aaa111").code)
+      replay(url, r.out)
+      assert.version_is(url, "aaa111")
+      assert.has_no_column(url, "users", "email")
+      -- the same run up to the good revision prints its whole script
+      r = run(dir, "upgrade aaa111:bbb222 --sql")
+      assert.equal(0, r.code, r.err)
+      assert.matches("COMMIT;\n$", r.out)
+      replay(url, r.out)
+      assert.version_is(url, "bbb222")
+    end)
+
+    if backend == "sqlite" then
+      it("a SQLite rebuild without copy_from fails the --sql run with nothing printed", function()
+        local dir = setup(backend, { revs[1], revs[2], rev { id = "ccc333", down = "bbb222",
+          up = 'op.alter_column("users", "name", { nullable = true })', dn = "" } })
+        local r = run(dir, "upgrade aaa111:head --sql")
+        assert.equal(1, r.code)
+        assert.equal("", r.out)
+        assert.matches("copy_from", r.err, 1, true)
+      end)
+    end
+
     it("op.offline tells a revision it is being rendered", function()
       local dir = setup(backend, { rev { id = "aaa111",
         up = 'if op.offline then op.execute("SELECT \'offline-mode\'") end', dn = "" } })

@@ -160,6 +160,52 @@ for _, backend in ipairs(h.each_backend()) do
       assert.version_is(url, { "aaa111", "ccc333" })
     end)
 
+    it("stamp backwards warns, naming the revisions marked not applied", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade head").code)
+      local r = run(dir, "stamp aaa111")
+      assert.equal(0, r.code, r.err)
+      assert.equal("lmigrate: warning: stamp aaa111 marks 2 applied revisions as not " ..
+        "applied: ccc333, bbb222; stamp runs no downgrade, so their changes stay in " ..
+        "the database (`lmigrate downgrade aaa111` reverts them)\n", r.err)
+      -- it still does what it was told
+      assert.version_is(url, "aaa111")
+      assert.equal(3, #ttables(url))
+      -- forwards, or to where it already is: no warning
+      r = run(dir, "stamp head")
+      assert.equal(0, r.code, r.err)
+      assert.equal("", r.err)
+      r = run(dir, "stamp head")
+      assert.equal(0, r.code, r.err)
+      assert.equal("", r.err)
+    end)
+
+    it("stamp forward keeps the old head's checksum for validate", function()
+      local dir = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade bbb222").code)
+      assert.equal(0, run(dir, "stamp ccc333").code)
+      h.write(dir .. "/versions/bbb222_rev.lua", chain[2].text .. "-- edited\n")
+      local r = run(dir, "validate")
+      assert.equal(1, r.code)
+      assert.matches("revision bbb222 changed after it was applied", r.err, 1, true)
+    end)
+
+    it("stamp heads writes every head, however many", function()
+      local revs = {}
+      for i = 1, 70 do revs[i] = trev(("r%03d"):format(i), nil) end
+      local dir, url = setup(backend, revs)
+      local r = run(dir, "stamp heads")
+      assert.equal(0, r.code, r.err)
+      assert.equal(70, #h.versions(url))
+      r = run(dir, "upgrade heads")
+      assert.equal(0, r.code, r.err)
+      assert.matches("Nothing to upgrade", r.out, 1, true)
+      r = run(dir, "stamp base")
+      assert.equal(0, r.code)
+      assert.version_is(url, {})
+      assert.matches("marks 70 applied revisions as not applied: r070, ", r.err, 1, true)
+    end)
+
     it("stamp needs a TARGET", function()
       local dir = setup(backend, chain)
       local r = run(dir, "stamp")
@@ -202,6 +248,17 @@ for _, backend in ipairs(h.each_backend()) do
       local r = run(dir, "upgrade head")
       assert.equal(0, r.code, r.err)
       assert.matches("^lmigrate: warning: versions/bbb222_rev.lua: revision bbb222 changed after it was applied", r.err)
+      assert.version_is(url, "ccc333")
+    end)
+
+    it("upgrade with nothing to do still warns about an edited applied file", function()
+      local dir, url = setup(backend, chain)
+      assert.equal(0, run(dir, "upgrade head").code)
+      h.write(dir .. "/versions/aaa111_rev.lua", chain[1].text .. "-- edited\n")
+      local r = run(dir, "upgrade head")
+      assert.equal(0, r.code, r.err)
+      assert.matches("Nothing to upgrade", r.out, 1, true)
+      assert.matches("^lmigrate: warning: versions/aaa111_rev.lua: revision aaa111 changed after it was applied", r.err)
       assert.version_is(url, "ccc333")
     end)
 
