@@ -272,8 +272,9 @@ int main(int argc, char **argv) {
   rc = run(argc, argv, h);
   lm_host_free(h);
   if (lm_interrupted && rc != 0) {
-    fprintf(stderr, "lmigrate: interrupted; the revision that was running "
-                    "was rolled back, earlier ones stay applied\n");
+    /* the runner has already said what state the database is in; outside
+    ** the runner no revision was running */
+    fprintf(stderr, "lmigrate: interrupted\n");
     rc = 128 + (int)lm_interrupted;
   }
   if (fflush(stdout) != 0 || ferror(stdout)) {
