@@ -3,37 +3,7 @@
 
 local h = require "helpers"
 
--- Lua source for a string, a list of strings, or nil.
-local function lit(v)
-  if v == nil then return "nil" end
-  if type(v) == "table" then
-    local t = {}
-    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
-    return "{ " .. table.concat(t, ", ") .. " }"
-  end
-  return ("%q"):format(v)
-end
-
--- A revision file { file=, text= } for h.project. r.id, r.down (string,
--- list or nil), r.msg, r.fields (extra raw lines), r.up / r.dn (Lua
--- statements using op; r.dn = false leaves downgrade out). Line numbers:
--- upgrade is on line 5 (6 with r.fields).
-local function rev(r)
-  local lines = {
-    "return {",
-    "  revision = " .. lit(r.id) .. ",",
-    "  down_revision = " .. lit(r.down) .. ",",
-    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
-  }
-  if r.fields then lines[#lines + 1] = r.fields end
-  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
-  if r.dn ~= false then
-    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
-  end
-  lines[#lines + 1] = "}"
-  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
-           text = table.concat(lines, "\n") .. "\n" }
-end
+local rev = h.rev
 
 -- A revision that creates table t_<id> and drops it on downgrade.
 local function trev(id, down, extra)
