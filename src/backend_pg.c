@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "dialect.h"
 #include "interrupt.h"
 #include "pg_scan.h"
@@ -672,12 +673,6 @@ static int pg_rollback(struct lm_conn *c, struct lm_err *err) {
   }
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Run SELECT fn(hashtextextended($1, 0)) for "lmigrate:<key>"; *result
 ** gets the boolean it returns. */
 static int advisory(struct lm_conn *c, const char *fn, const char *key,
@@ -716,7 +711,7 @@ done:
 ** with the connection). */
 static int pg_lock(struct lm_conn *conn, const char *key, struct lm_err *err) {
   struct pg_conn *c = (struct pg_conn *)conn;
-  double t0 = now_ms(), waited;
+  double t0 = lm_now_ms(), waited;
   int got = 0;
   for (;;) {
     if (advisory(conn, "pg_try_advisory_lock", key, &got, err)) return 1;
@@ -724,7 +719,7 @@ static int pg_lock(struct lm_conn *conn, const char *key, struct lm_err *err) {
       c->locks++;
       return 0;
     }
-    waited = now_ms() - t0;
+    waited = lm_now_ms() - t0;
     if (lm_interrupted)
       return lm_err_set(err, "interrupted while waiting for the lock on %s",
                         key);

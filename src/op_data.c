@@ -276,12 +276,12 @@ static int walk_run(lua_State *L, struct walk *w) {
     return 1;
   }
   lm_walk_estimate(L, w);
-  w->t0 = w->last_print = lm_walk_now_ms();
+  w->t0 = w->last_print = lm_now_ms();
   for (;;) {
     double t;
     long long before = w->rows_run;
     if (lm_interrupted) lm_walk_interrupted(L, w);
-    t = lm_walk_now_ms();
+    t = lm_now_ms();
     rc = lm_walk_run_batch(L, w);
     /* rows_run grows only when a batch committed (0 after a retry) */
     w->ctx->rows += w->rows_run - before;
@@ -295,7 +295,7 @@ static int walk_run(lua_State *L, struct walk *w) {
       continue;
     }
     attempt = 0;
-    t = lm_walk_now_ms() - t;
+    t = lm_now_ms() - t;
     if (t > w->max_batch_ms) w->max_batch_ms = t;
     if (w->target_ms > 0 && rc == 1) {
       double f = (double)w->target_ms / (t > 0.1 ? t : 0.1);

@@ -19,7 +19,7 @@ static void fmt_secs(char *out, size_t n, double s) {
 /* Report progress on stderr: a bar redrawn with \r on a terminal, a line
 ** every 5 s otherwise; final = 1 prints the summary. */
 void lm_walk_progress(struct walk *w, int final) {
-  double t = lm_walk_now_ms(), secs = (t - w->t0) / 1000.0, rate;
+  double t = lm_now_ms(), secs = (t - w->t0) / 1000.0, rate;
   char line[256], eta[32];
   size_t len;
   if (!w->progress) return;

@@ -20,12 +20,6 @@
 #define WALK_MT "lmigrate.walk"
 #define WCUR_MT "lmigrate.walkcursor"
 
-double lm_walk_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 void lm_walk_text(struct lm_value *v, const char *s) {
   memset(v, 0, sizeof *v);
   v->type = s ? LM_VTEXT : LM_VNULL;

@@ -24,6 +24,7 @@
 #include <lua.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "dialect.h"
 #include "op.h"
 #include "sqlbuf.h"
@@ -83,8 +84,6 @@ static inline void walk_qi(struct walk *w, struct lm_sqlbuf *sb,
 
 /* Push a new zeroed walk userdata whose __close ends the walk. */
 struct walk *lm_walk_new(lua_State *L);
-/* Milliseconds on the monotonic clock. */
-double lm_walk_now_ms(void);
 /* v = the text s borrowed (NULL: SQL NULL). */
 void lm_walk_text(struct lm_value *v, const char *s);
 /* v = the integer i. */

@@ -29,12 +29,6 @@
 #include "runner_int.h"
 #include "sandbox.h"
 
-double lm_run_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* "user@host" for history rows: $USER, else the password entry. */
 static void who_am_i(char *out, size_t n) {
   const char *user = getenv("USER");
@@ -308,7 +302,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   struct lm_err err;
   int rc = 1, i, ready = 0, pending = -1, locked = 0, last = -1;
   int committed = 0;
-  double t0, t_run = lm_run_now_ms();
+  double t0, t_run = lm_now_ms();
   lm_idset_init(&heads);
   lm_idset_init(&seen);
   lm_idset_init(&steps);
@@ -373,7 +367,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
       goto done;
     }
     if (lm_interrupted) goto rollback;  /* reported below */
-    t0 = lm_run_now_ms();
+    t0 = lm_now_ms();
     r.step = idx;
     r.rows = 0;
     /* The phase that runs first: a downgrade starts with data_downgrade,
@@ -391,7 +385,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     if (idx == pending) pending = -1;
     ready++;
     last = idx;
-    if (lm_run_hook(&r, "after_revision", idx, lm_run_now_ms() - t0, NULL)) {
+    if (lm_run_hook(&r, "after_revision", idx, lm_now_ms() - t0, NULL)) {
       /* After an interrupt, report_interrupt says what stays. */
       if (!lm_interrupted && r.single_tx)
         lm_error("the run stopped after revision %s because the "
@@ -409,7 +403,7 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
   if (r.single_tx && lm_run_tx(&r, r.be->commit)) goto done;
   committed = 1;
   if (ready == 0) nothing_to_do(&r, o, &heads, pending);
-  rc = lm_run_hook(&r, "after_upgrade", -1, lm_run_now_ms() - t_run, NULL);
+  rc = lm_run_hook(&r, "after_upgrade", -1, lm_now_ms() - t_run, NULL);
   goto done;
 rollback:
   r.be->rollback(r.c, &err);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "clock.h"
 #include "err.h"
 #include "graph.h"
 #include "runner.h"
@@ -68,8 +69,6 @@ int lm_run_init(struct run *r, struct lm_host *h, int offline);
 /* Call a transaction method of the backend (begin, commit, rollback);
 ** prints its error and returns 1 on failure. */
 int lm_run_tx(struct run *r, int (*fn)(struct lm_conn *, struct lm_err *));
-/* Monotonic milliseconds, for durations. */
-double lm_run_now_ms(void);
 /* dst = src; 0, or 1 when out of memory. */
 int lm_run_copy_heads(struct lm_idset *dst, const struct lm_idset *src);
 /* "a1b2c3, d4e5f6" for a message; "<base>" when empty. */

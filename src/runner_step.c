@@ -228,13 +228,13 @@ static int run_schema(struct run *r, int idx, enum lm_direction dir,
     ** without them: CREATE INDEX CONCURRENTLY waits for running
     ** transactions by design, and cannot be retried. */
     if (in_tx && set_limits(r)) {
-      lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, in_tx);
+      lm_run_record_failure(r, idx, label, lm_now_ms() - t0, in_tx);
       return 1;
     }
     rc = call_revision(r, idx, fname, in_tx, retry, &timed_out);
     if (rc == 0) return 0;
     if (!(timed_out && retry) || lm_interrupted) {
-      lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, in_tx);
+      lm_run_record_failure(r, idx, label, lm_now_ms() - t0, in_tx);
       return 1;
     }
     /* A lock wait timed out: another session holds a lock the revision
@@ -257,7 +257,7 @@ static int run_data(struct run *r, int idx, enum lm_direction dir,
   if (call_revision(r, idx, dir == LM_UP ? "data" : "data_downgrade", 0, 0,
                     &timed_out) == 0)
     return 0;
-  lm_run_record_failure(r, idx, "data", lm_run_now_ms() - t0, 0);
+  lm_run_record_failure(r, idx, "data", lm_now_ms() - t0, 0);
   return 1;
 }
 
@@ -276,7 +276,7 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   int in_tx = r->single_tx || rev->transactional;
   int data = rev->has_data &
              (dir == LM_UP ? LM_HAS_DATA : LM_HAS_DATA_DOWNGRADE);
-  double t0 = lm_run_now_ms();
+  double t0 = lm_now_ms();
   int rc = 1;
   lm_idset_init(&next);
   r->data_done = 0;
@@ -299,10 +299,10 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   if (dir == LM_UP && data && !data_pending) {
     /* Schema committed, data next: record where we are first. */
     if (!in_tx && lm_run_tx(r, r->be->begin)) goto done;
-    if (lm_run_write_history(r, idx, "up", "data", lm_run_now_ms() - t0,
+    if (lm_run_write_history(r, idx, "up", "data", lm_now_ms() - t0,
                              rev->message) ||
         lm_run_tx(r, r->be->commit)) {
-      lm_run_record_failure(r, idx, "up", lm_run_now_ms() - t0, 1);
+      lm_run_record_failure(r, idx, "up", lm_now_ms() - t0, 1);
       goto done;
     }
     r->phase = "data";
@@ -329,16 +329,16 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
       (!(dir == LM_DOWN && data_pending) &&
        lm_run_write_heads(r, heads, &next)) ||
       lm_run_write_history(r, idx, dir == LM_UP ? "up" : "down", "applied",
-                           lm_run_now_ms() - t0, rev->message)) {
-    lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, 1);
+                           lm_now_ms() - t0, rev->message)) {
+    lm_run_record_failure(r, idx, label, lm_now_ms() - t0, 1);
     goto done;
   }
   if ((own_tx || !in_tx) && lm_run_tx(r, r->be->commit)) {
-    lm_run_record_failure(r, idx, label, lm_run_now_ms() - t0, 1);
+    lm_run_record_failure(r, idx, label, lm_now_ms() - t0, 1);
     goto done;
   }
   if (lm_run_copy_heads(heads, &next)) goto done;
-  if (!r->offline) announce(r, dir, idx, lm_run_now_ms() - t0);
+  if (!r->offline) announce(r, dir, idx, lm_now_ms() - t0);
   rc = 0;
 done:
   lm_idset_free(&next);
