@@ -56,10 +56,12 @@ DB_LIBS    = -lsqlite3 -lcrypto -lm -ldl
 LUALIB_NAME = $(or $(patsubst lib%,%,$(patsubst %.a,%,$(patsubst %.so,%,$(notdir $(strip $(LUALIB)))))),lua5.4)
 LIBS       = -l$(LUALIB_NAME) $(DB_LIBS)
 
-# Generated sources: build/templates.c from templates/ (tools/embed.lua).
+# Generated sources: build/templates.c from templates/ and build/luamods.c
+# from lua/ (the Lua half of lmigrate), both by tools/embed.lua.
 EMBED     := $(wildcard tools/embed.lua)
 TEMPLATE_FILES := $(shell find templates -type f ! -name '.*' ! -name '*~' ! -name '*.swp' 2>/dev/null)
-GEN_SRCS  := $(if $(EMBED),$(BUILD)/templates.c)
+LUAMOD_FILES := $(shell find lua -type f -name '*.lua' 2>/dev/null)
+GEN_SRCS  := $(if $(EMBED),$(BUILD)/templates.c $(BUILD)/luamods.c)
 
 SRCS      := $(sort $(wildcard src/*.c))
 CORE_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -75,7 +77,7 @@ WITH_PG    = bash spec/support/with-pg.sh
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all clean deps test unit integration asan asan-test demo bench install uninstall
+.PHONY: FORCE all clean deps test unit integration asan asan-test demo bench install uninstall
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/lmigrate $(BUILD)/lib/lmigrate/core.so
@@ -88,6 +90,14 @@ $(BUILD)/obj/%.o: $(BUILD)/%.c $(wildcard src/*.h) | $(BUILD)/obj
 
 $(BUILD)/templates.c: tools/embed.lua $(TEMPLATE_FILES) | $(BUILD)/obj
 	$(LUA) tools/embed.lua templates > $@.tmp && mv $@.tmp $@
+
+# The list of lua/ files, rewritten only when it changes, so that removing
+# a module also regenerates build/luamods.c.
+$(BUILD)/luamods.list: FORCE | $(BUILD)/obj
+	@echo '$(LUAMOD_FILES)' > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/luamods.c: tools/embed.lua $(BUILD)/luamods.list $(LUAMOD_FILES) | $(BUILD)/obj
+	$(LUA) tools/embed.lua lua luamod > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj:
 	mkdir -p $@ $(BUILD)/lib/lmigrate
@@ -153,16 +163,16 @@ bench: deps
 
 # --- install -----------------------------------------------------------------
 
-LUA_MODULES := $(wildcard lua/lmigrate/*.lua)
+LUA_MODULES := $(LUAMOD_FILES)
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(INST_BINDIR) $(DESTDIR)$(INST_LIBDIR)/lmigrate
 	$(INSTALL) -m 0755 $(BUILD)/lmigrate $(DESTDIR)$(INST_BINDIR)/lmigrate
 	$(INSTALL) -m 0755 $(BUILD)/lib/lmigrate/core.so $(DESTDIR)$(INST_LIBDIR)/lmigrate/core.so
-ifneq ($(LUA_MODULES),)
-	$(INSTALL) -d $(DESTDIR)$(INST_LUADIR)/lmigrate
-	$(INSTALL) -m 0644 $(LUA_MODULES) $(DESTDIR)$(INST_LUADIR)/lmigrate/
-endif
+	for f in $(patsubst lua/%,%,$(LUA_MODULES)); do \
+	  $(INSTALL) -d "$(DESTDIR)$(INST_LUADIR)/$$(dirname "$$f")" && \
+	  $(INSTALL) -m 0644 "lua/$$f" "$(DESTDIR)$(INST_LUADIR)/$$f" || exit 1; \
+	done
 	if [ -f docs/lmigrate.1 ]; then \
 	  $(INSTALL) -d $(DESTDIR)$(INST_MANDIR) && \
 	  $(INSTALL) -m 0644 docs/lmigrate.1 $(DESTDIR)$(INST_MANDIR)/lmigrate.1; \
@@ -171,7 +181,9 @@ endif
 uninstall:
 	rm -f $(DESTDIR)$(INST_BINDIR)/lmigrate $(DESTDIR)$(INST_LIBDIR)/lmigrate/core.so \
 	  $(DESTDIR)$(INST_MANDIR)/lmigrate.1
-	rm -f $(addprefix $(DESTDIR)$(INST_LUADIR)/lmigrate/,$(notdir $(LUA_MODULES)))
+	rm -f $(addprefix $(DESTDIR)$(INST_LUADIR)/,$(patsubst lua/%,%,$(LUA_MODULES)))
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+FORCE:

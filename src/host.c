@@ -25,6 +25,7 @@ struct lm_host *lm_host_new(void) {
     return NULL;
   }
   luaL_openlibs(h->L);
+  lm_host_open_embedded(h->L);
   lua_newtable(h->L);
   h->xref = luaL_ref(h->L, LUA_REGISTRYINDEX);
   h->revs_ref = LUA_NOREF;
