@@ -61,8 +61,9 @@ struct lm_host *lm_host_new(void);
 void lm_host_free(struct lm_host *h);     /* NULL-safe: closes conn, Lua, graph */
 
 /* Put the searcher for the modules embedded from lua/ right after
-** package.preload's, so require("lmigrate.schema") loads the built-in copy.
-** Called by lm_host_new; host_require.c. */
+** package.preload's, so require("lmigrate.schema") loads the built-in copy,
+** and preload lmigrate.core from the binary. Called by lm_host_new;
+** host_require.c. */
 void lm_host_open_embedded(lua_State *L);
 
 /* Call the function below nargs arguments on the stack through the one

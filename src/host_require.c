@@ -4,13 +4,15 @@
 ** searcher maps a module name to lua/<name with dots as slashes>.lua or
 ** .../init.lua. Embedded modules win over files on LUA_PATH, so the binary
 ** always runs the Lua half it was built with; other modules (a project's
-** own helpers) are found on package.path as usual.
+** own helpers) are found on package.path as usual. lmigrate.core (the C
+** parts the Lua modules use, core.c) is preloaded from the binary itself.
 */
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core.h"
 #include "host.h"
 #include "luamods.h"
 
@@ -62,6 +64,10 @@ static int embedded_searcher(lua_State *L) {
 void lm_host_open_embedded(lua_State *L) {
   int n;
   lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");     /* the C core, as under plain lua5.4 */
+  lua_pushcfunction(L, luaopen_lmigrate_core);
+  lua_setfield(L, -2, "lmigrate.core");
+  lua_pop(L, 1);
   lua_getfield(L, -1, "searchers");
   n = (int)lua_rawlen(L, -1);
   for (; n >= 2; n--) {           /* shift searchers[2..n] up by one */
