@@ -55,6 +55,10 @@ void lm_g_mark(const struct lm_graph *g, int m, int i);
 int lm_g_walk(const struct lm_graph *g, int m, const int *seeds, int k,
               int edges, int stop, int only, int minpos,
               struct lm_idset *out);
+/* Every revision whose id starts with prefix (an exact id included),
+** appended to out in id order. 0 ok, 1 OOM. */
+int lm_g_prefix(const struct lm_graph *g, const char *prefix,
+                struct lm_idset *out);
 /* The branch label, or with words also the target word (head, heads,
 ** base), nearest to word by edit distance (suggest.c), or NULL when none
 ** is near. Borrowed from the graph or static storage. */

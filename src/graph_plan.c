@@ -109,8 +109,6 @@ int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
       return malformed(t, dir, "more than one '@'", err);
     if (body[0] == '\0')
       return malformed(t, dir, "nothing after '@'", err);
-    if (strcmp(body, "heads") == 0)
-      return malformed(t, dir, "use LABEL@head (a branch has one head)", err);
   }
   if (body[0] == '+' || body[0] == '-') {
     if (parse_count(body + 1, &count))
@@ -184,47 +182,51 @@ static int single_head(const struct lm_graph *g, int *x, struct lm_err *err) {
   return rc;
 }
 
-static int single_base(const struct lm_graph *g, const char *spec, int *x,
-                       struct lm_err *err) {
-  struct lm_idset b;
-  char buf[600];
-  int rc = 0;
-  lm_idset_init(&b);
-  if (lm_graph_bases(g, &b)) return lm_err_set(err, "out of memory");
-  if (b.n == 1) *x = b.v[0];
-  else if (b.n == 0) rc = lm_err_set(err, "no revisions");
-  else
-    rc = lm_err_set(err, "relative target %s is ambiguous: several bases (%s);"
-                    " name a revision or use 'label@base+N'", spec,
-                    fmt_ids(g, b.v, b.n, buf, sizeof buf));
-  lm_idset_free(&b);
-  return rc;
+/* Mark L's lineage: array 1 gets L and its descendants, array 2 L and its
+** ancestors (through parents only, as Alembic's filter_for_lineage).
+** 0, or 1 when out of memory. */
+static int lineage_marks(const struct lm_graph *g, int L) {
+  lm_g_begin(g, 1);
+  lm_g_begin(g, 2);
+  return lm_g_walk(g, 1, &L, 1, LM_E_CH, -1, -1, 0, NULL) ||
+         lm_g_walk(g, 2, &L, 1, LM_E_PAR, -1, -1, 0, NULL);
 }
 
-/* The single head above label owner L (via children). */
+/* 1 when x is on the lineage lineage_marks marked. */
+static int in_lineage(const struct lm_graph *g, int x) {
+  return lm_g_marked(g, 1, x) || lm_g_marked(g, 2, x);
+}
+
+/* The heads on L's lineage (descendants-or-self of L that are heads),
+** appended to out in topological order. */
+static int lineage_heads(const struct lm_graph *g, int L,
+                         struct lm_idset *out) {
+  int i;
+  if (lineage_marks(g, L)) return 1;
+  for (i = 0; i < g->n; i++) {
+    int x = g->topo[i];
+    if (lm_g_marked(g, 1, x) && nchildren(g, x) == 0 &&
+        lm_idset_push(out, x))
+      return 1;
+  }
+  return 0;
+}
+
+/* The single head on L's lineage; `label` names L in messages. */
 static int label_head(const struct lm_graph *g, const char *label, int L,
                       int *x, struct lm_err *err) {
-  struct lm_idset seen, heads;
+  struct lm_idset heads;
   char buf[600];
-  int i, rc = 0;
-  lm_idset_init(&seen);
+  int rc = 0;
   lm_idset_init(&heads);
-  lm_g_begin(g, 1);
-  if (lm_g_walk(g, 1, &L, 1, LM_E_CH, -1, -1, 0, &seen)) {
-    lm_idset_free(&seen);
+  if (lineage_heads(g, L, &heads)) {
+    lm_idset_free(&heads);
     return lm_err_set(err, "out of memory");
   }
-  for (i = 0; i < seen.n; i++)
-    if (nchildren(g, seen.v[i]) == 0 && lm_idset_push(&heads, seen.v[i])) {
-      rc = lm_err_set(err, "out of memory");
-      goto done;
-    }
   if (heads.n == 1) *x = heads.v[0];
   else
-    rc = lm_err_set(err, "branch '%s' has several heads (%s); name one", label,
-                    fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
-done:
-  lm_idset_free(&seen);
+    rc = lm_err_set(err, "branch '%s' has several heads (%s); name one",
+                    label, fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
   lm_idset_free(&heads);
   return rc;
 }
@@ -241,44 +243,70 @@ static int branch_base(const struct lm_graph *g, int L) {
   return x;
 }
 
-/* Walk n steps up through children from start (-1: from nothing, whose
-** first step is `first`). Errors name spec. */
-static int walk_up(const struct lm_graph *g, int start, int first, int n,
+/* Walk n steps up through children from start (-1: from base, whose
+** children are the bases), keeping to L's lineage when L >= 0 (Alembic's
+** _walk with a branch label). Errors name spec. */
+static int walk_up(const struct lm_graph *g, int start, int L, int n,
                    const char *spec, int *out, struct lm_err *err) {
-  int x = start, i;
+  struct lm_idset cand;
   char buf[600];
-  for (i = 0; i < n; i++) {
-    int k;
+  int x = start, i, j, rc = 0;
+  lm_idset_init(&cand);
+  if (L >= 0 && lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  for (i = 0; rc == 0 && i < n; i++) {
+    int k = 0;
+    cand.n = 0;
     if (x < 0) {
-      x = first;
-      continue;
+      if (lm_graph_bases(g, &cand)) rc = lm_err_set(err, "out of memory");
+    } else {
+      for (j = g->ch_off[x]; j < g->ch_off[x + 1]; j++)
+        if (lm_idset_push(&cand, g->ch[j]))
+          rc = lm_err_set(err, "out of memory");
     }
-    k = nchildren(g, x);
-    if (k == 0)
-      return lm_err_set(err, "relative upgrade %s goes past head %s (only %d "
-                        "revision%s above %s)", spec, g->revs[x]->id, i,
-                        i == 1 ? "" : "s",
-                        start < 0 ? "base" : g->revs[start]->id);
-    if (k > 1)
-      return lm_err_set(err, "relative upgrade %s is ambiguous at branch point"
-                        " %s (children %s); name a revision explicitly", spec,
-                        g->revs[x]->id, fmt_ids(g, g->ch + g->ch_off[x], k,
-                                                buf, sizeof buf));
-    x = g->ch[g->ch_off[x]];
+    for (j = 0; rc == 0 && j < cand.n; j++)
+      if (L < 0 || in_lineage(g, cand.v[j])) cand.v[k++] = cand.v[j];
+    cand.n = k;
+    if (rc) break;
+    if (cand.n == 0 && x < 0)
+      rc = lm_err_set(err, "relative target %s: no revisions", spec);
+    else if (cand.n == 0)
+      rc = lm_err_set(err, "relative upgrade %s goes past head %s (only %d "
+                      "revision%s above %s)", spec, g->revs[x]->id, i,
+                      i == 1 ? "" : "s",
+                      start < 0 ? "base" : g->revs[start]->id);
+    else if (cand.n > 1 && x < 0)
+      rc = lm_err_set(err, "relative target %s is ambiguous: several bases "
+                      "(%s); name a revision or use 'LABEL@base+N'", spec,
+                      fmt_ids(g, cand.v, cand.n, buf, sizeof buf));
+    else if (cand.n > 1)
+      rc = lm_err_set(err, "relative upgrade %s is ambiguous at branch point"
+                      " %s (children %s); name a revision explicitly", spec,
+                      g->revs[x]->id, fmt_ids(g, cand.v, cand.n, buf,
+                                              sizeof buf));
+    else
+      x = cand.v[0];
   }
-  *out = x;
-  return 0;
+  lm_idset_free(&cand);
+  if (rc == 0) *out = x;
+  return rc;
 }
 
-/* n single-parent steps down from x. */
+/* n single-parent steps down from x. Stepping from a base to base itself
+** is allowed as the last step (*out = -1), as in Alembic: `a-1` on a
+** base a is base. */
 static int walk_down(const struct lm_graph *g, int x, int n, const char *spec,
                      int *out, struct lm_err *err) {
-  int i;
+  int i, start = x;
   for (i = 0; i < n; i++) {
     int k = nparents(g, x);
-    if (k == 0)
-      return lm_err_set(err, "relative target %s goes past base (only %d "
-                        "revision%s below)", spec, i, i == 1 ? "" : "s");
+    if (k == 0) {
+      if (i == n - 1) {
+        *out = -1;
+        return 0;
+      }
+      return lm_err_set(err, "relative target %s goes past base (%s-%d is "
+                        "already base)", spec, g->revs[start]->id, i + 1);
+    }
     if (k > 1)
       return lm_err_set(err, "relative target %s passes merge point %s; name "
                         "a revision", spec, g->revs[x]->id);
@@ -288,20 +316,53 @@ static int walk_down(const struct lm_graph *g, int x, int n, const char *spec,
   return 0;
 }
 
-/* Id, exact label (its owner), or unambiguous prefix. */
-static int find_ref(const struct lm_graph *g, const char *s, int *x,
-                    struct lm_err *err) {
+/* Id, exact label (its owner), or unambiguous prefix. With L >= 0 (the
+** target was `label@s`), a prefix is looked for on L's lineage first, as
+** Alembic does; `label` names L in messages. */
+static int find_ref(const struct lm_graph *g, const char *s, int L,
+                    const char *label, int *x, struct lm_err *err) {
+  struct lm_idset m;
+  char buf[600];
+  int i, k = 0, rc = 0;
   if ((*x = lm_graph_index(g, s)) >= 0) return 0;
   if ((*x = lm_graph_label_owner(g, s)) >= 0) return 0;
-  return lm_graph_find(g, s, x, err);
+  if (L < 0) return lm_graph_find(g, s, x, err);
+  lm_idset_init(&m);
+  if (lm_g_prefix(g, s, &m) || lineage_marks(g, L)) {
+    lm_idset_free(&m);
+    return lm_err_set(err, "out of memory");
+  }
+  for (i = 0; i < m.n; i++)
+    if (in_lineage(g, m.v[i])) k++;
+  if (m.n == 0) {
+    rc = lm_graph_find(g, s, x, err);
+  } else if (k == 0) {
+    rc = lm_err_set(err, "revision prefix '%s' matches %s, not on branch "
+                    "'%s'", s, fmt_ids(g, m.v, m.n, buf, sizeof buf), label);
+  } else {
+    for (i = 0, k = 0; i < m.n; i++)
+      if (in_lineage(g, m.v[i])) m.v[k++] = m.v[i];
+    if (k == 1) *x = m.v[0];
+    else
+      rc = lm_err_set(err, "ambiguous revision prefix '%s' matches %s on "
+                      "branch '%s'", s, fmt_ids(g, m.v, k, buf, sizeof buf),
+                      label);
+  }
+  lm_idset_free(&m);
+  return rc;
 }
 
-/* REF, REF+N, REF-N where REF is head, base (+N only) or find_ref's. */
-static int resolve_ref(const struct lm_graph *g, const char *t, int *x,
+/* REF, REF+N, REF-N where REF is head, base (+N only) or find_ref's; with
+** L >= 0 (the part after `label@`), head is L's head, base+N walks L's
+** lineage and prefixes are looked for on it. *x = -1 for base (base
+** itself, or REF-N one step below a base). When REF-N lands on base,
+** *lin (when not NULL) gets REF, so a downgrade keeps to REF's lineage. */
+static int resolve_ref(const struct lm_graph *g, const char *t, int L,
+                       const char *label, int *x, int *lin,
                        struct lm_err *err) {
   char ref[LABEL_MAX];
   const char *op = strpbrk(t, "+-");
-  int n = 0, b;
+  int n = 0, start;
   size_t len = op ? (size_t)(op - t) : strlen(t);
   if (len == 0 || len >= sizeof ref)
     return lm_err_set(err, "invalid revision '%s'", t);
@@ -310,65 +371,76 @@ static int resolve_ref(const struct lm_graph *g, const char *t, int *x,
   if (op != NULL && parse_count(op + 1, &n))
     return lm_err_set(err, "invalid relative step in '%s'", t);
   if (strcmp(ref, "base") == 0) {
-    if (op == NULL || *op != '+')
-      return lm_err_set(err, "'%s' does not name a revision", t);
-    if (single_base(g, t, &b, err)) return 1;
-    return walk_up(g, -1, b, n, t, x, err);
+    *x = -1;
+    if (op == NULL) return 0;
+    if (*op != '+') return lm_err_set(err, "'%s' does not name a revision", t);
+    return walk_up(g, -1, L, n, t, x, err);
   }
-  if (strcmp(ref, "head") == 0) {
-    if (single_head(g, x, err)) return 1;
-  } else if (find_ref(g, ref, x, err)) {
+  if (strcmp(ref, "head") == 0 || strcmp(ref, "heads") == 0) {
+    if (L >= 0 ? label_head(g, label, L, x, err) : single_head(g, x, err))
+      return 1;
+  } else if (find_ref(g, ref, L, label, x, err)) {
     return 1;
   }
   if (op == NULL) return 0;
-  if (*op == '+') return walk_up(g, *x, -1, n, t, x, err);
-  return walk_down(g, *x, n, t, x, err);
+  if (*op == '+') return walk_up(g, *x, L, n, t, x, err);
+  start = *x;
+  if (walk_down(g, start, n, t, x, err)) return 1;
+  if (*x < 0 && lin != NULL) *lin = start;
+  return 0;
 }
 
-/* Split "label@rest": label owner into *L, rest pointer into *rest. */
+/* Split "label@rest": into *L the revision the part before '@' names (the
+** revision declaring that branch label, else the revision with that id
+** or unique prefix, as Alembic allows), into *rest the part after. */
 static int split_label(const struct lm_graph *g, const char *t, int *L,
                        const char **rest, char *label, struct lm_err *err) {
   const char *at = strchr(t, '@');
   size_t len = (size_t)(at - t);
+  struct lm_err ferr;
   if (len == 0 || len >= LABEL_MAX)
     return lm_err_set(err, "invalid target '%s'", t);
   memcpy(label, t, len);
   label[len] = '\0';
   *L = lm_graph_label_owner(g, label);
   if (*L < 0) {
-    const char *near = lm_g_suggest(g, label, 0);
-    if (near != NULL)
-      return lm_err_set(err, "unknown branch label '%s' (did you mean "
-                        "'%s'?)", label, near);
-    return lm_err_set(err, "unknown branch label '%s'", label);
+    lm_err_clear(&ferr);
+    if (lm_graph_find(g, label, L, &ferr) == 0) {
+      *rest = at + 1;
+      return 0;
+    }
+    if (strncmp(ferr.msg, "ambiguous", 9) == 0)
+      return lm_err_set(err, "%s (before '@' in '%s')", ferr.msg, t);
+    {
+      const char *near = lm_g_suggest(g, label, 0);
+      if (near != NULL)
+        return lm_err_set(err, "unknown branch label '%s' (did you mean "
+                          "'%s'?)", label, near);
+    }
+    return lm_err_set(err, "unknown branch label '%s': no branch label or "
+                      "revision is named so", label);
   }
   *rest = at + 1;
   return 0;
 }
 
-/* Resolve one target to a single revision (or -1 for base). */
+/* Resolve one target to a single revision (*x, -1 for base) and, for
+** `L@...` targets, the revision L whose lineage it keeps to (*lin, else
+** -1; also REF for a REF-N that lands on base). */
 static int resolve_one(const struct lm_graph *g, const char *t, int *x,
-                       struct lm_err *err) {
+                       int *lin, struct lm_err *err) {
   const char *rest;
   char label[LABEL_MAX];
-  int L, n;
-  if (strchr(t, '@') == NULL) return resolve_ref(g, t, x, err);
+  int L;
+  *lin = -1;
+  if (strchr(t, '@') == NULL) return resolve_ref(g, t, -1, NULL, x, lin, err);
   if (split_label(g, t, &L, &rest, label, err)) return 1;
-  if (strcmp(rest, "head") == 0) return label_head(g, label, L, x, err);
-  if (strcmp(rest, "base") == 0) {
-    *x = branch_base(g, L);
-    return 0;
-  }
-  if (strncmp(rest, "base+", 5) == 0) {
-    if (parse_count(rest + 5, &n))
-      return lm_err_set(err, "invalid relative step in '%s'", t);
-    return walk_up(g, -1, branch_base(g, L), n, t, x, err);
-  }
+  *lin = L;
   if (rest[0] == '+' || rest[0] == '-')
     return lm_err_set(err, "relative target '%s' needs the current heads; use"
                       " it with upgrade or downgrade", t);
-  if (resolve_ref(g, rest, x, err)) return 1;
-  if (!anc_or_self(g, 1, L, *x) && !anc_or_self(g, 1, *x, L))
+  if (resolve_ref(g, rest, L, label, x, NULL, err)) return 1;
+  if (*x >= 0 && !anc_or_self(g, 1, L, *x) && !anc_or_self(g, 1, *x, L))
     return lm_err_set(err, "revision %s is not on branch '%s'",
                       g->revs[*x]->id, label);
   return 0;
@@ -377,13 +449,22 @@ static int resolve_one(const struct lm_graph *g, const char *t, int *x,
 /* lm_graph_resolve for a target whose syntax was checked. */
 static int resolve_set(const struct lm_graph *g, const char *target,
                        struct lm_idset *out, struct lm_err *err) {
-  int x;
+  const char *at = strchr(target, '@');
+  int x, lin;
   if (strcmp(target, "base") == 0) return 0;
   if (strcmp(target, "heads") == 0) {
     if (lm_graph_heads(g, out)) return lm_err_set(err, "out of memory");
     return 0;
   }
-  if (resolve_one(g, target, &x, err)) return 1;
+  if (at != NULL && strcmp(at + 1, "heads") == 0) {
+    char label[LABEL_MAX];
+    const char *rest;
+    int L;
+    if (split_label(g, target, &L, &rest, label, err)) return 1;
+    if (lineage_heads(g, L, out)) return lm_err_set(err, "out of memory");
+    return 0;
+  }
+  if (resolve_one(g, target, &x, &lin, err)) return 1;
   if (x >= 0 && lm_idset_push(out, x)) return lm_err_set(err, "out of memory");
   return 0;
 }
@@ -475,6 +556,34 @@ static int collect(const struct lm_graph *g, int m, enum lm_direction dir,
   return 0;
 }
 
+/* The applied revisions on L's lineage that no applied revision on it
+** builds on (Alembic's tips of active_on_branch), when none of the current
+** heads is on L's branch: where `L@+N` starts. *h = -1 when none is
+** applied; an error when several are. */
+static int lineage_tip(const struct lm_graph *g, int L, const char *spec,
+                       int *h, struct lm_err *err) {
+  struct lm_idset tips;
+  char buf[600];
+  int i, j, rc = 0;
+  lm_idset_init(&tips);
+  if (lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  for (i = 0; rc == 0 && i < g->n; i++) {
+    int x = g->topo[i], tip;
+    if (!lm_g_marked(g, 0, x) || !in_lineage(g, x)) continue;
+    tip = 1;
+    for (j = g->ch_off[x]; tip && j < g->ch_off[x + 1]; j++)
+      if (lm_g_marked(g, 0, g->ch[j]) && in_lineage(g, g->ch[j])) tip = 0;
+    if (tip && lm_idset_push(&tips, x)) rc = lm_err_set(err, "out of memory");
+  }
+  if (rc == 0 && tips.n > 1)
+    rc = lm_err_set(err, "relative upgrade %s is ambiguous: several applied "
+                    "revisions on its branch (%s); name a revision", spec,
+                    fmt_ids(g, tips.v, tips.n, buf, sizeof buf));
+  if (rc == 0) *h = tips.n ? tips.v[0] : -1;
+  lm_idset_free(&tips);
+  return rc;
+}
+
 static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
                    const char *t, struct lm_idset *steps,
                    struct lm_err *err) {
@@ -483,26 +592,21 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
   const char *at = strchr(t, '@');
   lm_idset_init(&T);
   if (strcmp(t, "base") == 0) return 0;
+  /* no revision files at all: head and heads are base, nothing to do */
+  if (g->n == 0 && (strcmp(t, "head") == 0 || strcmp(t, "heads") == 0))
+    return 0;
   if (t[0] == '+' || (at != NULL && at[1] == '+')) {
     char label[LABEL_MAX];
     const char *rest = t;
-    int L = -1, bb = -1, h, first;
+    int L = -1, bb = -1, h;
     if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
     if (parse_count(rest + 1, &n))
       return lm_err_set(err, "invalid relative step in '%s'", t);
     if (L >= 0) bb = branch_base(g, L);
     if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_UP, &h, err))
       return 1;
-    if (h < 0 && L < 0 && single_base(g, t, &bb, err)) return 1;
-    first = bb;
-    if (h < 0 && L >= 0) {
-      /* nothing of the branch applied: start from its highest applied
-      ** revision below L on the branch chain, else from nothing */
-      int y = L;
-      while (!lm_g_marked(g, 0, y) && y != bb) y = g->par[g->par_off[y]];
-      if (lm_g_marked(g, 0, y)) h = y;
-    }
-    if (walk_up(g, h, first, n, t, &x, err)) return 1;
+    if (h < 0 && L >= 0 && lineage_tip(g, L, t, &h, err)) return 1;
+    if (walk_up(g, h, L, n, t, &x, err)) return 1;
     if (lm_idset_push(&T, x)) return lm_err_set(err, "out of memory");
   } else if (resolve_set(g, t, &T, err)) {
     lm_idset_free(&T);
@@ -515,67 +619,100 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
   return rc ? rc : collect(g, 1, LM_UP, steps, err);
 }
 
+/* Steps of a downgrade: every applied revision that builds on a root
+** (through children and dependents), newest first. */
+static int drop_above(const struct lm_graph *g, const struct lm_idset *roots,
+                      struct lm_idset *steps, struct lm_err *err) {
+  lm_g_begin(g, 1);
+  if (lm_g_walk(g, 1, roots->v, roots->n, LM_E_CH | LM_E_DD, -1, 0, 0, NULL))
+    return lm_err_set(err, "out of memory");
+  return collect(g, 1, LM_DOWN, steps, err);
+}
+
+/* A downgrade to an absolute target, as Alembic's
+** _collect_downgrade_revisions: the roots to drop are the children of the
+** target (through parents only: a revision that merely depends on the
+** target stays), or every base for base; with `L@...`, only those roots
+** that lead to L when there are several; then everything applied that
+** builds on a root, through children and dependents. */
+static int plan_down_to(const struct lm_graph *g, const struct lm_idset *cur,
+                        const char *t, struct lm_idset *steps,
+                        struct lm_err *err) {
+  struct lm_idset roots;
+  char buf[600];
+  int X, L, i, k, rc = 0;
+  if (strcmp(t, "heads") == 0) {
+    struct lm_idset h;
+    lm_idset_init(&h);
+    if (lm_graph_heads(g, &h)) return lm_err_set(err, "out of memory");
+    for (i = 0; rc == 0 && i < h.n; i++)
+      if (!lm_g_marked(g, 0, h.v[i]))
+        rc = lm_err_set(err, "cannot downgrade to heads: head %s is not "
+                        "applied", g->revs[h.v[i]]->id);
+    lm_idset_free(&h);
+    return rc;
+  }
+  if (resolve_one(g, t, &X, &L, err)) return 1;
+  if (X >= 0 && !lm_g_marked(g, 0, X))
+    return lm_err_set(err, "cannot downgrade to %s: it is not applied "
+                      "(current heads: %s)", g->revs[X]->id,
+                      cur->n ? fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
+                             : "none");
+  lm_idset_init(&roots);
+  if (X < 0) {
+    if (lm_graph_bases(g, &roots)) rc = 1;
+  } else {
+    for (i = g->ch_off[X]; rc == 0 && i < g->ch_off[X + 1]; i++)
+      rc = lm_idset_push(&roots, g->ch[i]);
+  }
+  if (rc) {
+    lm_idset_free(&roots);
+    return lm_err_set(err, "out of memory");
+  }
+  if (L >= 0 && roots.n > 1) {
+    lm_g_begin(g, 2);
+    if (lm_g_walk(g, 2, &L, 1, LM_E_PAR, -1, -1, 0, NULL)) {
+      lm_idset_free(&roots);
+      return lm_err_set(err, "out of memory");
+    }
+    for (i = 0, k = 0; i < roots.n; i++)
+      if (lm_g_marked(g, 2, roots.v[i])) roots.v[k++] = roots.v[i];
+    if (k == 0)
+      rc = lm_err_set(err, "cannot downgrade to '%s': %s has several "
+                      "children and none of them leads to %s; name the "
+                      "branch to take down", t, g->revs[X]->id,
+                      g->revs[L]->id);
+    roots.n = k;
+  }
+  if (rc == 0) rc = drop_above(g, &roots, steps, err);
+  lm_idset_free(&roots);
+  return rc;
+}
+
 static int plan_down(const struct lm_graph *g, const struct lm_idset *cur,
                      const char *t, struct lm_idset *steps,
                      struct lm_err *err) {
-  struct lm_idset T;
-  char buf[600];
-  int x, n, i;
-  const char *at = strchr(t, '@');
+  struct lm_idset one;
+  char label[LABEL_MAX];
+  const char *at = strchr(t, '@'), *rest = t;
+  int x = -1, n, L = -1, bb = -1, h, rc;
   if (strcmp(t, "base") == 0) return collect(g, 0, LM_DOWN, steps, err);
-  if (t[0] == '-' || (at != NULL && at[1] == '-') ||
-      (at != NULL && strcmp(at + 1, "base") == 0)) {
-    char label[LABEL_MAX];
-    const char *rest = t;
-    int L = -1, bb = -1, h;
-    if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
-    if (L >= 0) bb = branch_base(g, L);
-    if (strcmp(rest, "base") == 0) {
-      if (!lm_g_marked(g, 0, bb)) return 0;
-      x = bb;
-    } else {
-      if (parse_count(rest + 1, &n))
-        return lm_err_set(err, "invalid relative step in '%s'", t);
-      if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_DOWN, &h, err))
-        return 1;
-      if (rel_down(g, h, n, t, &x, err)) return 1;
-    }
-    lm_g_begin(g, 1);
-    if (lm_g_walk(g, 1, &x, 1, LM_E_CH | LM_E_DD, -1, 0, 0, NULL))
-      return lm_err_set(err, "out of memory");
-    return collect(g, 1, LM_DOWN, steps, err);
-  }
-  lm_idset_init(&T);
-  if (resolve_set(g, t, &T, err)) goto fail;
-  for (i = 0; i < T.n; i++)
-    if (!lm_g_marked(g, 0, T.v[i])) {
-      lm_err_set(err, "cannot downgrade to %s: it is not applied "
-                      "(current heads: %s)", g->revs[T.v[i]]->id,
-                      cur->n ? fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
-                             : "none");
-      goto fail;
-    }
-  /* remove: applied descendants of T that are not ancestors-or-self of T */
-  lm_g_begin(g, 2);
-  lm_g_begin(g, 1);
-  if (lm_g_walk(g, 2, T.v, T.n, LM_E_PAR | LM_E_DEP, -1, -1, 0, NULL) ||
-      lm_g_walk(g, 1, T.v, T.n, LM_E_CH | LM_E_DD, -1, 0, 0, NULL)) {
-    lm_err_set(err, "out of memory");
-    goto fail;
-  }
-  for (i = 0; i < g->n; i++) {
-    int y = g->topo[g->n - 1 - i];
-    if (lm_g_marked(g, 1, y) && !lm_g_marked(g, 2, y) &&
-        lm_idset_push(steps, y)) {
-      lm_err_set(err, "out of memory");
-      goto fail;
-    }
-  }
-  lm_idset_free(&T);
-  return 0;
-fail:
-  lm_idset_free(&T);
-  return 1;
+  if (!(t[0] == '-' || (at != NULL && at[1] == '-')))
+    return plan_down_to(g, cur, t, steps, err);
+  /* -N, L@-N: take down the last N revisions below the one current head
+  ** (on L's branch): the revision N-1 below it and what builds on it */
+  if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
+  if (L >= 0) bb = branch_base(g, L);
+  if (parse_count(rest + 1, &n))
+    return lm_err_set(err, "invalid relative step in '%s'", t);
+  if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_DOWN, &h, err))
+    return 1;
+  if (rel_down(g, h, n, t, &x, err)) return 1;
+  lm_idset_init(&one);
+  if (lm_idset_push(&one, x)) return lm_err_set(err, "out of memory");
+  rc = drop_above(g, &one, steps, err);
+  lm_idset_free(&one);
+  return rc;
 }
 
 int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
@@ -616,6 +753,48 @@ static int check_order(const struct lm_graph *g, const struct lm_idset *LO,
   return LM_GRAPH_USAGE;
 }
 
+/* 1 when s is "<c>N" (c '+' or '-'): a relative range end. */
+static int is_rel(const char *s, char c) {
+  int n;
+  return s[0] == c && parse_count(s + 1, &n) == 0;
+}
+
+/* START -N of a range: N below each head of the graph (Alembic's
+** get_revisions("-N")), into LO; *base = 1 when a walk lands on base. */
+static int range_rel_lo(const struct lm_graph *g, const char *lo,
+                        struct lm_idset *LO, int *base, struct lm_err *err) {
+  struct lm_idset h;
+  int i, n = 0, x, rc = 0;
+  lm_idset_init(&h);
+  parse_count(lo + 1, &n);
+  if (lm_graph_heads(g, &h)) return lm_err_set(err, "out of memory");
+  for (i = 0; rc == 0 && i < h.n; i++) {
+    rc = walk_down(g, h.v[i], n, lo, &x, err);
+    if (rc == 0 && x < 0) *base = 1;
+    else if (rc == 0 && !lm_idset_has(LO, x) && lm_idset_push(LO, x))
+      rc = lm_err_set(err, "out of memory");
+  }
+  lm_idset_free(&h);
+  return rc;
+}
+
+/* END +N of a range: N above its one start (base when lo is NULL). */
+static int range_rel_hi(const struct lm_graph *g, const struct lm_idset *lo,
+                        const char *hi, struct lm_idset *HI,
+                        struct lm_err *err) {
+  int n = 0, x;
+  parse_count(hi + 1, &n);
+  if (lo != NULL && lo->n > 1) {
+    lm_err_set(err, "END %s counts from START, which names several "
+               "revisions; name one", hi);
+    return LM_GRAPH_USAGE;
+  }
+  if (walk_up(g, lo != NULL && lo->n ? lo->v[0] : -1, -1, n, hi, &x, err))
+    return 1;
+  if (lm_idset_push(HI, x)) return lm_err_set(err, "out of memory");
+  return 0;
+}
+
 int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
                    const char *range, struct lm_idset *out,
                    struct lm_err *err) {
@@ -624,7 +803,7 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   struct lm_idset LO, HI;
   const struct lm_idset *ulo = &LO, *uhi = &HI;
   size_t len;
-  int alllo, allhi, curlo, curhi, i, rc;
+  int alllo, allhi, curlo, curhi, rello, relhi, i, rc;
   if (colon == NULL || strchr(colon + 1, ':') != NULL) {
     lm_err_set(err, "expected START:END, START: or :END");
     return LM_GRAPH_USAGE;
@@ -639,19 +818,32 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   hi = colon + 1;
   curlo = strcmp(lo, "current") == 0;
   curhi = strcmp(hi, "current") == 0;
+  rello = is_rel(lo, '-');
+  relhi = is_rel(hi, '+');
+  if (is_rel(lo, '+') || is_rel(hi, '-')) {
+    lm_err_set(err, "a relative START is -N (N below the heads) and a "
+               "relative END is +N (N above START)");
+    return LM_GRAPH_USAGE;
+  }
   alllo = lo[0] == '\0' || strcmp(lo, "base") == 0 || (curlo && cur->n == 0);
   allhi = hi[0] == '\0' || strcmp(hi, "heads") == 0;
   /* syntax first: a malformed end is wrong whatever the graph holds */
-  if ((!alllo && !curlo && (rc = lm_graph_check_target(lo, 0, err))) ||
-      (!allhi && !curhi && (rc = lm_graph_check_target(hi, 0, err))))
+  if ((!alllo && !curlo && !rello &&
+       (rc = lm_graph_check_target(lo, 0, err))) ||
+      (!allhi && !curhi && !relhi &&
+       (rc = lm_graph_check_target(hi, 0, err))))
     return rc;
   lm_idset_init(&LO);
   lm_idset_init(&HI);
   if (curlo) ulo = cur;
   if (curhi) uhi = cur;
   /* resolve both ends before marking: resolving uses arrays 1 and 2 */
-  rc = (!alllo && !curlo && resolve_set(g, lo, &LO, err)) ||
-       (!allhi && !curhi && resolve_set(g, hi, &HI, err));
+  if (rello) rc = range_rel_lo(g, lo, &LO, &alllo, err);
+  else rc = !alllo && !curlo && resolve_set(g, lo, &LO, err);
+  if (rc) goto done;
+  if (!curlo && LO.n == 0) alllo = 1;          /* LABEL@base, REV-N: base */
+  if (relhi) rc = range_rel_hi(g, alllo ? NULL : ulo, hi, &HI, err);
+  else rc = !allhi && !curhi && resolve_set(g, hi, &HI, err);
   if (rc) goto done;
   /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
   ** start */
@@ -669,10 +861,17 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   if (!alllo && !allhi && !curlo && !curhi &&
       (rc = check_order(g, &LO, &HI, err)))
     goto done;
+  /* current:END lists what is pending: not what is applied already */
+  lm_g_begin(g, 1);
+  if (curlo && lm_g_walk(g, 1, cur->v, cur->n, LM_E_PAR | LM_E_DEP, -1, -1,
+                         0, NULL)) {
+    rc = lm_err_set(err, "out of memory");
+    goto done;
+  }
   for (i = g->n - 1; i >= 0; i--) {
     int x = g->topo[i];
     if ((allhi || lm_g_marked(g, 0, x)) && (alllo || lm_g_marked(g, 2, x)) &&
-        lm_idset_push(out, x)) {
+        !lm_g_marked(g, 1, x) && lm_idset_push(out, x)) {
       rc = lm_err_set(err, "out of memory");
       goto done;
     }
