@@ -124,12 +124,21 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
 
 /* Resolve a target to a set of revisions without planning (used by stamp,
 ** show, history ranges): head, heads, base (empty set), ID/prefix, ID+N,
-** ID-N, label@head, label@base (the branch's lowest revision: the chain
-** below the label down to a branch point or a base), label@base+N,
-** label@ID, a bare label (its owner). Appended in topological order.
+** ID-N (one step below a base is base), L@head, L@heads (every head on
+** L's lineage), L@base (base), L@base+N (counted from base along L's
+** lineage, as Alembic), L@ID, L@head-N, a bare label (its owner); L is a
+** branch label or a revision id/prefix. Appended in topological order.
 ** LM_GRAPH_USAGE when lm_graph_check_target(target, 0) refuses it. */
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err);
+
+/* lm_graph_resolve, and into *lin the revision whose lineage the target
+** keeps to, or -1: L for `L@...` (a branch label's revision, or the
+** revision named before '@'), REV for a REV-N that lands on base. stamp
+** uses it to know which current heads `L@base` replaces. */
+int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
+                             struct lm_idset *out, int *lin,
+                             struct lm_err *err);
 
 /* The heads after applying step idx in direction dir to heads h (in place):
 ** up: remove idx's parents and dependencies from h, add idx (as Alembic's

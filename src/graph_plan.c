@@ -446,11 +446,13 @@ static int resolve_one(const struct lm_graph *g, const char *t, int *x,
   return 0;
 }
 
-/* lm_graph_resolve for a target whose syntax was checked. */
+/* lm_graph_resolve for a target whose syntax was checked; *lin (when not
+** NULL) as resolve_one's. */
 static int resolve_set(const struct lm_graph *g, const char *target,
-                       struct lm_idset *out, struct lm_err *err) {
+                       struct lm_idset *out, int *lin, struct lm_err *err) {
   const char *at = strchr(target, '@');
-  int x, lin;
+  int x, L = -1;
+  if (lin != NULL) *lin = -1;
   if (strcmp(target, "base") == 0) return 0;
   if (strcmp(target, "heads") == 0) {
     if (lm_graph_heads(g, out)) return lm_err_set(err, "out of memory");
@@ -459,12 +461,13 @@ static int resolve_set(const struct lm_graph *g, const char *target,
   if (at != NULL && strcmp(at + 1, "heads") == 0) {
     char label[LABEL_MAX];
     const char *rest;
-    int L;
     if (split_label(g, target, &L, &rest, label, err)) return 1;
+    if (lin != NULL) *lin = L;
     if (lineage_heads(g, L, out)) return lm_err_set(err, "out of memory");
     return 0;
   }
-  if (resolve_one(g, target, &x, &lin, err)) return 1;
+  if (resolve_one(g, target, &x, &L, err)) return 1;
+  if (lin != NULL) *lin = L;
   if (x >= 0 && lm_idset_push(out, x)) return lm_err_set(err, "out of memory");
   return 0;
 }
@@ -472,7 +475,14 @@ static int resolve_set(const struct lm_graph *g, const char *target,
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err) {
   int rc = lm_graph_check_target(target, 0, err);
-  return rc ? rc : resolve_set(g, target, out, err);
+  return rc ? rc : resolve_set(g, target, out, NULL, err);
+}
+
+int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
+                             struct lm_idset *out, int *lin,
+                             struct lm_err *err) {
+  int rc = lm_graph_check_target(target, 0, err);
+  return rc ? rc : resolve_set(g, target, out, lin, err);
 }
 
 /* The current heads on L's branch: those with the branch base as an
@@ -608,7 +618,7 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
     if (h < 0 && L >= 0 && lineage_tip(g, L, t, &h, err)) return 1;
     if (walk_up(g, h, L, n, t, &x, err)) return 1;
     if (lm_idset_push(&T, x)) return lm_err_set(err, "out of memory");
-  } else if (resolve_set(g, t, &T, err)) {
+  } else if (resolve_set(g, t, &T, NULL, err)) {
     lm_idset_free(&T);
     return 1;
   }
@@ -839,11 +849,11 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   if (curhi) uhi = cur;
   /* resolve both ends before marking: resolving uses arrays 1 and 2 */
   if (rello) rc = range_rel_lo(g, lo, &LO, &alllo, err);
-  else rc = !alllo && !curlo && resolve_set(g, lo, &LO, err);
+  else rc = !alllo && !curlo && resolve_set(g, lo, &LO, NULL, err);
   if (rc) goto done;
   if (!curlo && LO.n == 0) alllo = 1;          /* LABEL@base, REV-N: base */
   if (relhi) rc = range_rel_hi(g, alllo ? NULL : ulo, hi, &HI, err);
-  else rc = !allhi && !curhi && resolve_set(g, hi, &HI, err);
+  else rc = !allhi && !curhi && resolve_set(g, hi, &HI, NULL, err);
   if (rc) goto done;
   /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
   ** start */
