@@ -85,7 +85,8 @@ static int stamp_plan(struct run *r, const struct lm_stamp_opts *o,
   for (k = 0; k < o->ntargets; k++) {
     t.n = 0;
     if (lm_graph_resolve_lineage(r->g, o->targets[k], &t, &lin, &err)) {
-      lm_error("stamp %s: %s", o->targets[k], err.msg);
+      if (o->ntargets > 1) lm_error("stamp %s: %s", o->targets[k], err.msg);
+      else lm_error("%s", err.msg);
       goto done;
     }
     for (i = 0; i < t.n; i++)
