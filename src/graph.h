@@ -144,8 +144,8 @@ int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
 ** up: remove idx's parents and dependencies from h, add idx (as Alembic's
 ** merge of a dependency head); down: remove idx, add each parent and
 ** dependency of idx that no remaining head covers and no other of them
-** implies, so A(h) loses exactly idx and h stays heads only. O(1) per step on a
-** chain. 0 ok, 1 OOM.
+** implies, so A(h) loses exactly idx and h stays heads only. O(1) per
+** step on a chain. 0 ok, 1 OOM.
 ** Walks share per-graph scratch: a graph is not safe to use from several
 ** threads at once, even through const pointers. */
 int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,

@@ -1,8 +1,8 @@
 /*
 ** graph_plan.c: target syntax, resolution and planning over the revision
 ** graph: lm_graph_check_target, lm_graph_resolve, lm_graph_plan,
-** lm_graph_range (Alembic's target language: head, heads, base, ID/prefix,
-** +N, -N, ID+N, ID-N, label@...).
+** (Alembic's target language: head, heads, base, ID/prefix, +N, -N,
+** ID+N, ID-N, L@...). Ranges (lm_graph_range) are in graph_range.c.
 ** Every entry point checks the target's syntax first, so a malformed one
 ** (LM_GRAPH_USAGE) is told apart from one that names no revision (1).
 ** Mark array 0 holds the applied set during a plan; helpers here use
@@ -17,8 +17,8 @@
 #define LABEL_MAX 256
 
 /* "a, b, c" (or "a, b, ...") for the n indices in v, into buf. */
-static const char *fmt_ids(const struct lm_graph *g, const int *v, int n,
-                           char *buf, size_t sz) {
+const char *lm_gp_fmt_ids(const struct lm_graph *g, const int *v, int n,
+                          char *buf, size_t sz) {
   int i;
   size_t used = 0;
   buf[0] = '\0';
@@ -34,7 +34,7 @@ static const char *fmt_ids(const struct lm_graph *g, const int *v, int n,
 }
 
 /* A positive decimal count; 0 and *n, or 1 when s is not one. */
-static int parse_count(const char *s, int *n) {
+int lm_gp_parse_count(const char *s, int *n) {
   long v = 0;
   if (*s == '\0') return 1;
   for (; *s; s++) {
@@ -111,7 +111,7 @@ int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
       return malformed(t, dir, "nothing after '@'", err);
   }
   if (body[0] == '+' || body[0] == '-') {
-    if (parse_count(body + 1, &count))
+    if (lm_gp_parse_count(body + 1, &count))
       return malformed(t, dir, body[0] == '+'
                        ? "N in +N must be a whole number, 1 or more"
                        : "N in -N must be a whole number, 1 or more", err);
@@ -143,7 +143,7 @@ int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
                      err);
   if (is_word(body, n, "base") && *op == '-')
     return malformed(t, dir, "nothing is below base (use base+N)", err);
-  if (parse_count(op + 1, &count))
+  if (lm_gp_parse_count(op + 1, &count))
     return malformed(t, dir, *op == '+'
                      ? "N in +N must be a whole number, 1 or more"
                      : "N in -N must be a whole number, 1 or more", err);
@@ -177,7 +177,7 @@ static int single_head(const struct lm_graph *g, int *x, struct lm_err *err) {
   else if (h.n == 0) rc = lm_err_set(err, "no revisions");
   else
     rc = lm_err_set(err, "multiple heads (%s); use 'heads' or 'label@head'",
-                    fmt_ids(g, h.v, h.n, buf, sizeof buf));
+                    lm_gp_fmt_ids(g, h.v, h.n, buf, sizeof buf));
   lm_idset_free(&h);
   return rc;
 }
@@ -226,7 +226,8 @@ static int label_head(const struct lm_graph *g, const char *label, int L,
   if (heads.n == 1) *x = heads.v[0];
   else
     rc = lm_err_set(err, "branch '%s' has several heads (%s); name one",
-                    label, fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
+                    label,
+                    lm_gp_fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
   lm_idset_free(&heads);
   return rc;
 }
@@ -246,8 +247,8 @@ static int branch_base(const struct lm_graph *g, int L) {
 /* Walk n steps up through children from start (-1: from base, whose
 ** children are the bases), keeping to L's lineage when L >= 0 (Alembic's
 ** _walk with a branch label). Errors name spec. */
-static int walk_up(const struct lm_graph *g, int start, int L, int n,
-                   const char *spec, int *out, struct lm_err *err) {
+int lm_gp_walk_up(const struct lm_graph *g, int start, int L, int n,
+                  const char *spec, int *out, struct lm_err *err) {
   struct lm_idset cand;
   char buf[600];
   int x = start, i, j, rc = 0;
@@ -277,11 +278,11 @@ static int walk_up(const struct lm_graph *g, int start, int L, int n,
     else if (cand.n > 1 && x < 0)
       rc = lm_err_set(err, "relative target %s is ambiguous: several bases "
                       "(%s); name a revision or use 'LABEL@base+N'", spec,
-                      fmt_ids(g, cand.v, cand.n, buf, sizeof buf));
+                      lm_gp_fmt_ids(g, cand.v, cand.n, buf, sizeof buf));
     else if (cand.n > 1)
       rc = lm_err_set(err, "relative upgrade %s is ambiguous at branch point"
                       " %s (children %s); name a revision explicitly", spec,
-                      g->revs[x]->id, fmt_ids(g, cand.v, cand.n, buf,
+                      g->revs[x]->id, lm_gp_fmt_ids(g, cand.v, cand.n, buf,
                                               sizeof buf));
     else
       x = cand.v[0];
@@ -294,8 +295,8 @@ static int walk_up(const struct lm_graph *g, int start, int L, int n,
 /* n single-parent steps down from x. Stepping from a base to base itself
 ** is allowed as the last step (*out = -1), as in Alembic: `a-1` on a
 ** base a is base. */
-static int walk_down(const struct lm_graph *g, int x, int n, const char *spec,
-                     int *out, struct lm_err *err) {
+int lm_gp_walk_down(const struct lm_graph *g, int x, int n, const char *spec,
+                    int *out, struct lm_err *err) {
   int i, start = x;
   for (i = 0; i < n; i++) {
     int k = nparents(g, x);
@@ -338,15 +339,16 @@ static int find_ref(const struct lm_graph *g, const char *s, int L,
     rc = lm_graph_find(g, s, x, err);
   } else if (k == 0) {
     rc = lm_err_set(err, "revision prefix '%s' matches %s, not on branch "
-                    "'%s'", s, fmt_ids(g, m.v, m.n, buf, sizeof buf), label);
+                    "'%s'", s, lm_gp_fmt_ids(g, m.v, m.n, buf, sizeof buf),
+                    label);
   } else {
     for (i = 0, k = 0; i < m.n; i++)
       if (in_lineage(g, m.v[i])) m.v[k++] = m.v[i];
     if (k == 1) *x = m.v[0];
     else
       rc = lm_err_set(err, "ambiguous revision prefix '%s' matches %s on "
-                      "branch '%s'", s, fmt_ids(g, m.v, k, buf, sizeof buf),
-                      label);
+                      "branch '%s'", s,
+                      lm_gp_fmt_ids(g, m.v, k, buf, sizeof buf), label);
   }
   lm_idset_free(&m);
   return rc;
@@ -368,13 +370,13 @@ static int resolve_ref(const struct lm_graph *g, const char *t, int L,
     return lm_err_set(err, "invalid revision '%s'", t);
   memcpy(ref, t, len);
   ref[len] = '\0';
-  if (op != NULL && parse_count(op + 1, &n))
+  if (op != NULL && lm_gp_parse_count(op + 1, &n))
     return lm_err_set(err, "invalid relative step in '%s'", t);
   if (strcmp(ref, "base") == 0) {
     *x = -1;
     if (op == NULL) return 0;
     if (*op != '+') return lm_err_set(err, "'%s' does not name a revision", t);
-    return walk_up(g, -1, L, n, t, x, err);
+    return lm_gp_walk_up(g, -1, L, n, t, x, err);
   }
   if (strcmp(ref, "head") == 0 || strcmp(ref, "heads") == 0) {
     if (L >= 0 ? label_head(g, label, L, x, err) : single_head(g, x, err))
@@ -383,9 +385,9 @@ static int resolve_ref(const struct lm_graph *g, const char *t, int L,
     return 1;
   }
   if (op == NULL) return 0;
-  if (*op == '+') return walk_up(g, *x, L, n, t, x, err);
+  if (*op == '+') return lm_gp_walk_up(g, *x, L, n, t, x, err);
   start = *x;
-  if (walk_down(g, start, n, t, x, err)) return 1;
+  if (lm_gp_walk_down(g, start, n, t, x, err)) return 1;
   if (*x < 0 && lin != NULL) *lin = start;
   return 0;
 }
@@ -448,8 +450,8 @@ static int resolve_one(const struct lm_graph *g, const char *t, int *x,
 
 /* lm_graph_resolve for a target whose syntax was checked; *lin (when not
 ** NULL) as resolve_one's. */
-static int resolve_set(const struct lm_graph *g, const char *target,
-                       struct lm_idset *out, int *lin, struct lm_err *err) {
+int lm_gp_resolve_set(const struct lm_graph *g, const char *target,
+                      struct lm_idset *out, int *lin, struct lm_err *err) {
   const char *at = strchr(target, '@');
   int x, L = -1;
   if (lin != NULL) *lin = -1;
@@ -475,14 +477,14 @@ static int resolve_set(const struct lm_graph *g, const char *target,
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err) {
   int rc = lm_graph_check_target(target, 0, err);
-  return rc ? rc : resolve_set(g, target, out, NULL, err);
+  return rc ? rc : lm_gp_resolve_set(g, target, out, NULL, err);
 }
 
 int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
                              struct lm_idset *out, int *lin,
                              struct lm_err *err) {
   int rc = lm_graph_check_target(target, 0, err);
-  return rc ? rc : resolve_set(g, target, out, lin, err);
+  return rc ? rc : lm_gp_resolve_set(g, target, out, lin, err);
 }
 
 /* The current heads on L's branch: those with the branch base as an
@@ -526,11 +528,11 @@ static int rel_start(const struct lm_graph *g, const struct lm_idset *cur,
   } else if (label != NULL) {
     rc = lm_err_set(err, "relative %s %s is ambiguous: branch '%s' has several"
                     " current heads (%s); name a revision", what, spec, label,
-                    fmt_ids(g, use->v, use->n, buf, sizeof buf));
+                    lm_gp_fmt_ids(g, use->v, use->n, buf, sizeof buf));
   } else {
     rc = lm_err_set(err, "relative %s %s is ambiguous with several current "
                     "heads (%s); use 'label@%s' or a revision", what, spec,
-                    fmt_ids(g, use->v, use->n, buf, sizeof buf), spec);
+                    lm_gp_fmt_ids(g, use->v, use->n, buf, sizeof buf), spec);
   }
   lm_idset_free(&on);
   return rc;
@@ -588,7 +590,7 @@ static int lineage_tip(const struct lm_graph *g, int L, const char *spec,
   if (rc == 0 && tips.n > 1)
     rc = lm_err_set(err, "relative upgrade %s is ambiguous: several applied "
                     "revisions on its branch (%s); name a revision", spec,
-                    fmt_ids(g, tips.v, tips.n, buf, sizeof buf));
+                    lm_gp_fmt_ids(g, tips.v, tips.n, buf, sizeof buf));
   if (rc == 0) *h = tips.n ? tips.v[0] : -1;
   lm_idset_free(&tips);
   return rc;
@@ -610,15 +612,15 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
     const char *rest = t;
     int L = -1, bb = -1, h;
     if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
-    if (parse_count(rest + 1, &n))
+    if (lm_gp_parse_count(rest + 1, &n))
       return lm_err_set(err, "invalid relative step in '%s'", t);
     if (L >= 0) bb = branch_base(g, L);
     if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_UP, &h, err))
       return 1;
     if (h < 0 && L >= 0 && lineage_tip(g, L, t, &h, err)) return 1;
-    if (walk_up(g, h, L, n, t, &x, err)) return 1;
+    if (lm_gp_walk_up(g, h, L, n, t, &x, err)) return 1;
     if (lm_idset_push(&T, x)) return lm_err_set(err, "out of memory");
-  } else if (resolve_set(g, t, &T, NULL, err)) {
+  } else if (lm_gp_resolve_set(g, t, &T, NULL, err)) {
     lm_idset_free(&T);
     return 1;
   }
@@ -666,8 +668,9 @@ static int plan_down_to(const struct lm_graph *g, const struct lm_idset *cur,
   if (X >= 0 && !lm_g_marked(g, 0, X))
     return lm_err_set(err, "cannot downgrade to %s: it is not applied "
                       "(current heads: %s)", g->revs[X]->id,
-                      cur->n ? fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
-                             : "none");
+                      cur->n
+                      ? lm_gp_fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
+                      : "none");
   lm_idset_init(&roots);
   if (X < 0) {
     if (lm_graph_bases(g, &roots)) rc = 1;
@@ -713,7 +716,7 @@ static int plan_down(const struct lm_graph *g, const struct lm_idset *cur,
   ** (on L's branch): the revision N-1 below it and what builds on it */
   if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
   if (L >= 0) bb = branch_base(g, L);
-  if (parse_count(rest + 1, &n))
+  if (lm_gp_parse_count(rest + 1, &n))
     return lm_err_set(err, "invalid relative step in '%s'", t);
   if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_DOWN, &h, err))
     return 1;
@@ -737,157 +740,3 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
   return plan_down(g, cur, target, steps, err);
 }
 
-/* A range's start must lead to its end: every revision of LO must be an
-** ancestor-or-self of the end HI (0 or 1 revisions; none is base), whose
-** ancestors-or-self mark array 0 holds. LM_GRAPH_USAGE naming the first
-** that is not, with a hint: reversed, or on another branch. */
-static int check_order(const struct lm_graph *g, const struct lm_idset *LO,
-                       const struct lm_idset *HI, struct lm_err *err) {
-  int i, x, reversed;
-  for (i = 0; i < LO->n && lm_g_marked(g, 0, LO->v[i]); i++)
-    ;
-  if (i == LO->n) return 0;
-  x = LO->v[i];
-  reversed = HI->n == 0;
-  if (!reversed) {             /* is the end below the start? */
-    lm_g_begin(g, 1);
-    if (lm_g_walk(g, 1, &x, 1, LM_E_PAR | LM_E_DEP, -1, -1,
-                  g->pos[HI->v[0]], NULL))
-      return lm_err_set(err, "out of memory");
-    reversed = lm_g_marked(g, 1, HI->v[0]);
-  }
-  lm_err_set(err, "%s is not an ancestor of %s (%s)", g->revs[x]->id,
-             HI->n ? g->revs[HI->v[0]]->id : "base",
-             reversed ? "write the older revision first"
-                      : "they are on different branches");
-  return LM_GRAPH_USAGE;
-}
-
-/* 1 when s is "<c>N" (c '+' or '-'): a relative range end. */
-static int is_rel(const char *s, char c) {
-  int n;
-  return s[0] == c && parse_count(s + 1, &n) == 0;
-}
-
-/* START -N of a range: N below each head of the graph (Alembic's
-** get_revisions("-N")), into LO; *base = 1 when a walk lands on base. */
-static int range_rel_lo(const struct lm_graph *g, const char *lo,
-                        struct lm_idset *LO, int *base, struct lm_err *err) {
-  struct lm_idset h;
-  int i, n = 0, x, rc = 0;
-  lm_idset_init(&h);
-  parse_count(lo + 1, &n);
-  if (lm_graph_heads(g, &h)) return lm_err_set(err, "out of memory");
-  for (i = 0; rc == 0 && i < h.n; i++) {
-    rc = walk_down(g, h.v[i], n, lo, &x, err);
-    if (rc == 0 && x < 0) *base = 1;
-    else if (rc == 0 && !lm_idset_has(LO, x) && lm_idset_push(LO, x))
-      rc = lm_err_set(err, "out of memory");
-  }
-  lm_idset_free(&h);
-  return rc;
-}
-
-/* END +N of a range: N above its one start (base when lo is NULL). */
-static int range_rel_hi(const struct lm_graph *g, const struct lm_idset *lo,
-                        const char *hi, struct lm_idset *HI,
-                        struct lm_err *err) {
-  int n = 0, x;
-  parse_count(hi + 1, &n);
-  if (lo != NULL && lo->n > 1) {
-    lm_err_set(err, "END %s counts from START, which names several "
-               "revisions; name one", hi);
-    return LM_GRAPH_USAGE;
-  }
-  if (walk_up(g, lo != NULL && lo->n ? lo->v[0] : -1, -1, n, hi, &x, err))
-    return 1;
-  if (lm_idset_push(HI, x)) return lm_err_set(err, "out of memory");
-  return 0;
-}
-
-int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
-                   const char *range, struct lm_idset *out,
-                   struct lm_err *err) {
-  char lo[LABEL_MAX];
-  const char *colon = strchr(range, ':'), *hi;
-  struct lm_idset LO, HI;
-  const struct lm_idset *ulo = &LO, *uhi = &HI;
-  size_t len;
-  int alllo, allhi, curlo, curhi, rello, relhi, i, rc;
-  if (colon == NULL || strchr(colon + 1, ':') != NULL) {
-    lm_err_set(err, "expected START:END, START: or :END");
-    return LM_GRAPH_USAGE;
-  }
-  len = (size_t)(colon - range);
-  if (len >= sizeof lo) {
-    lm_err_set(err, "'%.20s...' is too long to name a revision", range);
-    return LM_GRAPH_USAGE;
-  }
-  memcpy(lo, range, len);
-  lo[len] = '\0';
-  hi = colon + 1;
-  curlo = strcmp(lo, "current") == 0;
-  curhi = strcmp(hi, "current") == 0;
-  rello = is_rel(lo, '-');
-  relhi = is_rel(hi, '+');
-  if (is_rel(lo, '+') || is_rel(hi, '-')) {
-    lm_err_set(err, "a relative START is -N (N below the heads) and a "
-               "relative END is +N (N above START)");
-    return LM_GRAPH_USAGE;
-  }
-  alllo = lo[0] == '\0' || strcmp(lo, "base") == 0 || (curlo && cur->n == 0);
-  allhi = hi[0] == '\0' || strcmp(hi, "heads") == 0;
-  /* syntax first: a malformed end is wrong whatever the graph holds */
-  if ((!alllo && !curlo && !rello &&
-       (rc = lm_graph_check_target(lo, 0, err))) ||
-      (!allhi && !curhi && !relhi &&
-       (rc = lm_graph_check_target(hi, 0, err))))
-    return rc;
-  lm_idset_init(&LO);
-  lm_idset_init(&HI);
-  if (curlo) ulo = cur;
-  if (curhi) uhi = cur;
-  /* resolve both ends before marking: resolving uses arrays 1 and 2 */
-  if (rello) rc = range_rel_lo(g, lo, &LO, &alllo, err);
-  else rc = !alllo && !curlo && resolve_set(g, lo, &LO, NULL, err);
-  if (rc) goto done;
-  if (!curlo && LO.n == 0) alllo = 1;          /* LABEL@base, REV-N: base */
-  if (relhi) rc = range_rel_hi(g, alllo ? NULL : ulo, hi, &HI, err);
-  else rc = !allhi && !curhi && resolve_set(g, hi, &HI, NULL, err);
-  if (rc) goto done;
-  /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
-  ** start */
-  lm_g_begin(g, 0);
-  lm_g_begin(g, 2);
-  if ((!allhi && lm_g_walk(g, 0, uhi->v, uhi->n, LM_E_PAR | LM_E_DEP, -1, -1,
-                           0, NULL)) ||
-      (!alllo && lm_g_walk(g, 2, ulo->v, ulo->n, LM_E_CH | LM_E_DD, -1, -1,
-                           0, NULL))) {
-    rc = lm_err_set(err, "out of memory");
-    goto done;
-  }
-  /* both ends named revisions: the start must lead to the end (`current`
-  ** depends on the database, so it only narrows the listing) */
-  if (!alllo && !allhi && !curlo && !curhi &&
-      (rc = check_order(g, &LO, &HI, err)))
-    goto done;
-  /* current:END lists what is pending: not what is applied already */
-  lm_g_begin(g, 1);
-  if (curlo && lm_g_walk(g, 1, cur->v, cur->n, LM_E_PAR | LM_E_DEP, -1, -1,
-                         0, NULL)) {
-    rc = lm_err_set(err, "out of memory");
-    goto done;
-  }
-  for (i = g->n - 1; i >= 0; i--) {
-    int x = g->topo[i];
-    if ((allhi || lm_g_marked(g, 0, x)) && (alllo || lm_g_marked(g, 2, x)) &&
-        !lm_g_marked(g, 1, x) && lm_idset_push(out, x)) {
-      rc = lm_err_set(err, "out of memory");
-      goto done;
-    }
-  }
-done:
-  lm_idset_free(&LO);
-  lm_idset_free(&HI);
-  return rc;
-}
