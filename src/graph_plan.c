@@ -51,11 +51,12 @@ int lm_gp_parse_count(const char *s, int *n) {
 
 /* The valid forms and the noun, per direction (index dir + 1). */
 static const char *const target_forms[3] = {
-  "base, REV, REV-N, -N, LABEL@-N, LABEL@base or LABEL@REV",
-  "head, heads, base, REV, REV+N, REV-N, LABEL@head, LABEL@base, "
-  "LABEL@base+N or LABEL@REV",
-  "head, heads, REV, REV+N, +N, LABEL@head, LABEL@+N, LABEL@base+N or "
-  "LABEL@REV"
+  "base, REV, REV-N, -N, LABEL@-N, LABEL@base, LABEL@base+N, "
+  "LABEL@head-N or LABEL@REV",
+  "head, heads, base, REV, REV+N, REV-N, LABEL@head, LABEL@heads, "
+  "LABEL@base, LABEL@base+N or LABEL@REV",
+  "head, heads, REV, REV+N, REV-N, +N, LABEL@head, LABEL@heads, "
+  "LABEL@head-N, LABEL@+N, LABEL@base+N or LABEL@REV"
 };
 static const char *const target_noun[3] = {
   "downgrade target", "target", "upgrade target"

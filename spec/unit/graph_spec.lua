@@ -548,7 +548,7 @@ describe("graph #unit", function()
       for _, c in ipairs(cases) do
         local e = errmsg(g.plan, g, {}, c[1], "up")
         assert.matches(("invalid upgrade target '%s': %s"):format(c[1], c[2]), e, 1, true)
-        assert.matches("; upgrade targets are head, heads, REV, REV+N, +N, LABEL@head", e, 1, true)
+        assert.matches("; upgrade targets are head, heads, REV, REV+N, REV-N, +N, LABEL@head", e, 1, true)
       end
       assert.matches("invalid downgrade target '-x': N in -N must be a whole number",
         errmsg(g.plan, g, { "ccc" }, "-x", "down"), 1, true)
