@@ -80,6 +80,12 @@ int lm_gp_walk_down(const struct lm_graph *g, int x, int n,
 int lm_gp_resolve_set(const struct lm_graph *g, const char *target,
                       struct lm_idset *out, int *lin, struct lm_err *err);
 
+/* Mark L's lineage (array 1: L and its descendants, array 2: L and its
+** ancestors, through parents); 0, or 1 when out of memory. Then
+** lm_gp_in_lineage(g, x) is 1 when x is on it. */
+int lm_gp_lineage_marks(const struct lm_graph *g, int L);
+int lm_gp_in_lineage(const struct lm_graph *g, int x);
+
 /* The branch label, or with words also the target word (head, heads,
 ** base), nearest to word by edit distance (suggest.c), or NULL when none
 ** is near. Borrowed from the graph or static storage. */

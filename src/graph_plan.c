@@ -186,7 +186,7 @@ static int single_head(const struct lm_graph *g, int *x, struct lm_err *err) {
 /* Mark L's lineage: array 1 gets L and its descendants, array 2 L and its
 ** ancestors (through parents only, as Alembic's filter_for_lineage).
 ** 0, or 1 when out of memory. */
-static int lineage_marks(const struct lm_graph *g, int L) {
+int lm_gp_lineage_marks(const struct lm_graph *g, int L) {
   lm_g_begin(g, 1);
   lm_g_begin(g, 2);
   return lm_g_walk(g, 1, &L, 1, LM_E_CH, -1, -1, 0, NULL) ||
@@ -194,7 +194,7 @@ static int lineage_marks(const struct lm_graph *g, int L) {
 }
 
 /* 1 when x is on the lineage lineage_marks marked. */
-static int in_lineage(const struct lm_graph *g, int x) {
+int lm_gp_in_lineage(const struct lm_graph *g, int x) {
   return lm_g_marked(g, 1, x) || lm_g_marked(g, 2, x);
 }
 
@@ -203,7 +203,7 @@ static int in_lineage(const struct lm_graph *g, int x) {
 static int lineage_heads(const struct lm_graph *g, int L,
                          struct lm_idset *out) {
   int i;
-  if (lineage_marks(g, L)) return 1;
+  if (lm_gp_lineage_marks(g, L)) return 1;
   for (i = 0; i < g->n; i++) {
     int x = g->topo[i];
     if (lm_g_marked(g, 1, x) && nchildren(g, x) == 0 &&
@@ -254,7 +254,7 @@ int lm_gp_walk_up(const struct lm_graph *g, int start, int L, int n,
   char buf[600];
   int x = start, i, j, rc = 0;
   lm_idset_init(&cand);
-  if (L >= 0 && lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  if (L >= 0 && lm_gp_lineage_marks(g, L)) return lm_err_set(err, "out of memory");
   for (i = 0; rc == 0 && i < n; i++) {
     int k = 0;
     cand.n = 0;
@@ -266,7 +266,7 @@ int lm_gp_walk_up(const struct lm_graph *g, int start, int L, int n,
           rc = lm_err_set(err, "out of memory");
     }
     for (j = 0; rc == 0 && j < cand.n; j++)
-      if (L < 0 || in_lineage(g, cand.v[j])) cand.v[k++] = cand.v[j];
+      if (L < 0 || lm_gp_in_lineage(g, cand.v[j])) cand.v[k++] = cand.v[j];
     cand.n = k;
     if (rc) break;
     if (cand.n == 0 && x < 0)
@@ -330,12 +330,12 @@ static int find_ref(const struct lm_graph *g, const char *s, int L,
   if ((*x = lm_graph_label_owner(g, s)) >= 0) return 0;
   if (L < 0) return lm_graph_find(g, s, x, err);
   lm_idset_init(&m);
-  if (lm_g_prefix(g, s, &m) || lineage_marks(g, L)) {
+  if (lm_g_prefix(g, s, &m) || lm_gp_lineage_marks(g, L)) {
     lm_idset_free(&m);
     return lm_err_set(err, "out of memory");
   }
   for (i = 0; i < m.n; i++)
-    if (in_lineage(g, m.v[i])) k++;
+    if (lm_gp_in_lineage(g, m.v[i])) k++;
   if (m.n == 0) {
     rc = lm_graph_find(g, s, x, err);
   } else if (k == 0) {
@@ -344,7 +344,7 @@ static int find_ref(const struct lm_graph *g, const char *s, int L,
                     label);
   } else {
     for (i = 0, k = 0; i < m.n; i++)
-      if (in_lineage(g, m.v[i])) m.v[k++] = m.v[i];
+      if (lm_gp_in_lineage(g, m.v[i])) m.v[k++] = m.v[i];
     if (k == 1) *x = m.v[0];
     else
       rc = lm_err_set(err, "ambiguous revision prefix '%s' matches %s on "
@@ -579,13 +579,13 @@ static int lineage_tip(const struct lm_graph *g, int L, const char *spec,
   char buf[600];
   int i, j, rc = 0;
   lm_idset_init(&tips);
-  if (lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  if (lm_gp_lineage_marks(g, L)) return lm_err_set(err, "out of memory");
   for (i = 0; rc == 0 && i < g->n; i++) {
     int x = g->topo[i], tip;
-    if (!lm_g_marked(g, 0, x) || !in_lineage(g, x)) continue;
+    if (!lm_g_marked(g, 0, x) || !lm_gp_in_lineage(g, x)) continue;
     tip = 1;
     for (j = g->ch_off[x]; tip && j < g->ch_off[x + 1]; j++)
-      if (lm_g_marked(g, 0, g->ch[j]) && in_lineage(g, g->ch[j])) tip = 0;
+      if (lm_g_marked(g, 0, g->ch[j]) && lm_gp_in_lineage(g, g->ch[j])) tip = 0;
     if (tip && lm_idset_push(&tips, x)) rc = lm_err_set(err, "out of memory");
   }
   if (rc == 0 && tips.n > 1)

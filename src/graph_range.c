@@ -2,7 +2,7 @@
 ** graph_range.c: `history -r START:END` ranges over the revision graph
 ** (lm_graph_range): either end any target, START also -N (below the
 ** heads) and END +N (above START), `current` on either side (current:END
-** lists what is pending). Target resolution is graph_plan.c's.
+** lists what is pending); a START of L@... keeps to L's lineage. Target resolution is graph_plan.c's.
 ** Mark arrays: 0 holds the ancestors of the end, 2 the descendants of the
 ** start, 1 the applied set for a current start; ends are resolved first,
 ** since resolving uses arrays 1 and 2.
@@ -92,7 +92,7 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   struct lm_idset LO, HI;
   const struct lm_idset *ulo = &LO, *uhi = &HI;
   size_t len;
-  int alllo, allhi, curlo, curhi, rello, relhi, i, rc;
+  int alllo, allhi, curlo, curhi, rello, relhi, i, rc, lin = -1;
   if (colon == NULL || strchr(colon + 1, ':') != NULL) {
     lm_err_set(err, "expected START:END, START: or :END");
     return LM_GRAPH_USAGE;
@@ -128,12 +128,30 @@ int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
   if (curhi) uhi = cur;
   /* resolve both ends before marking: resolving uses arrays 1 and 2 */
   if (rello) rc = range_rel_lo(g, lo, &LO, &alllo, err);
-  else rc = !alllo && !curlo && lm_gp_resolve_set(g, lo, &LO, NULL, err);
+  else rc = !alllo && !curlo && lm_gp_resolve_set(g, lo, &LO, &lin, err);
   if (rc) goto done;
   if (!curlo && LO.n == 0) alllo = 1;          /* LABEL@base, REV-N: base */
   if (relhi) rc = range_rel_hi(g, alllo ? NULL : ulo, hi, &HI, err);
   else rc = !allhi && !curhi && lm_gp_resolve_set(g, hi, &HI, NULL, err);
   if (rc) goto done;
+  /* a START of L@... with an open end lists up to the heads on L's
+  ** lineage only (Alembic's named base); a named end off the lineage is
+  ** check_order's error */
+  if (lin >= 0 && allhi) {
+    int k = 0;
+    if (lm_graph_heads(g, &HI)) {
+      rc = lm_err_set(err, "out of memory");
+      goto done;
+    }
+    allhi = 0;
+    if (lm_gp_lineage_marks(g, lin)) {
+      rc = lm_err_set(err, "out of memory");
+      goto done;
+    }
+    for (i = 0; i < HI.n; i++)
+      if (lm_gp_in_lineage(g, HI.v[i])) HI.v[k++] = HI.v[i];
+    HI.n = k;
+  }
   /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
   ** start */
   lm_g_begin(g, 0);

@@ -1,6 +1,7 @@
 -- graph_alembic_spec.lua: Alembic's own traversal tests, ported to the
 -- revision graph (src/graph.c, src/graph_plan.c) through lmigrate.core.graph.
--- Source: sqlalchemy/alembic tests/test_version_traversal.py. Each `it`
+-- Source: sqlalchemy/alembic tests/test_version_traversal.py (and the
+-- LabeledBranchTest target resolution of tests/test_revision.py). Each `it`
 -- names the Alembic class and test it came from. _assert_upgrade and
 -- _assert_downgrade become up()/down(): plan from the given heads, check
 -- the steps, then replay them through step_heads (Alembic's HeadMaintainer)
@@ -483,6 +484,68 @@ describe("Alembic traversal #unit", function()
 
     it("test_downgrade_branch_dependency", function()
       down(g, "c1branch@b", { "d1", "d2" }, { set = { "c1", "d1", "d2" } }, { "c2" })
+    end)
+  end)
+
+  -- test_revision.py LabeledBranchTest: a (abranch) -> b -> somelongername
+  -- -> c; d -> e (ebranch) -> someothername -> f. Resolution and ranges
+  -- (Alembic's iterate_revisions(upper, lower) is history -r lower:upper).
+  describe("LabeledBranchTest (test_revision.py)", function()
+    local g
+    before_each(function()
+      g = core.graph { rev("a", nil, { labels = { "abranch" } }), rev("b", "a"),
+                       rev("somelongername", "b"), rev("c", "somelongername"),
+                       rev("d"), rev("e", "d", { labels = { "ebranch" } }),
+                       rev("someothername", "e"), rev("f", "someothername") }
+    end)
+
+    it("test_get_current_named_rev, test_branch_at_syntax, test_branch_at_heads", function()
+      assert.same({ "f" }, g:resolve("ebranch@head"))
+      assert.same({ "c" }, g:resolve("abranch@head"))
+      assert.same({ "c" }, g:resolve("abranch@heads"))
+      assert.same({}, g:resolve("abranch@base"))
+      assert.same({ "d" }, g:resolve("ebranch@d"))
+    end)
+
+    it("test_branch_at_self, test_retrieve_branch_revision", function()
+      assert.same({ "e" }, g:resolve("ebranch@ebranch"))
+      assert.same({ "a" }, g:resolve("abranch"))
+      assert.same({ "e" }, g:resolve("ebranch"))
+    end)
+
+    it("test_partial_id_resolve", function()
+      assert.same({ "someothername" }, g:resolve("ebranch@some"))
+      assert.same({ "somelongername" }, g:resolve("abranch@some"))
+      assert.matches("ambiguous revision prefix 'some'", errmsg(g.resolve, g, "some"))
+    end)
+
+    it("test_rev_not_in_branch", function()
+      assert.matches("revision b is not on branch 'ebranch'", errmsg(g.resolve, g, "ebranch@b"))
+      assert.matches("revision d is not on branch 'abranch'", errmsg(g.resolve, g, "abranch@d"))
+    end)
+
+    it("test_not_actually_a_branch, _partial_resolution, test_no_such_branch", function()
+      assert.same({ "d" }, g:resolve("e@d"))
+      assert.same({ "d" }, g:resolve("someoth@d"))
+      assert.matches("unknown branch label 'x'", errmsg(g.resolve, g, "x@d"))
+    end)
+
+    it("test_iterate_head_to_named_base, test_iterate_head_to_version_specific_base", function()
+      assert.same({ "f", "someothername", "e", "d" }, g:range({}, "ebranch@base:heads"))
+      assert.same({ "c", "somelongername", "b", "a" }, g:range({}, "abranch@base:heads"))
+      assert.same({ "f", "someothername", "e", "d" }, g:range({}, "e@base:heads"))
+      assert.same({ "c", "somelongername", "b", "a" }, g:range({}, "c@base:heads"))
+    end)
+
+    it("test_iterate_named_head_to_base, test_iterate_named_rev_to_heads", function()
+      assert.same({ "f", "someothername", "e", "d" }, g:range({}, "base:ebranch@head"))
+      assert.same({ "c", "somelongername", "b", "a" }, g:range({}, "base:abranch@head"))
+      assert.same({ "f" }, g:range({}, "ebranch@head:heads"))
+      assert.same({ "f", "someothername", "e", "d" }, g:range({}, "ebranch@d:heads"))
+    end)
+
+    it("test_branch_w_up_relative", function()
+      assert.same({ "d", "e" }, g:plan({}, "ebranch@+2", "up"))
     end)
   end)
 end)
