@@ -69,61 +69,87 @@ static int nchildren(const struct lm_graph *g, int idx) {
   return n;
 }
 
-/* Alembic's one-line form: "a1 -> b2 (head) (mergepoint), message". */
+/* Alembic's _format_down_revision: "<base>", "a1" or "a1, b2". */
+static void print_down(const struct lm_revision *r) {
+  int i;
+  if (r->ndown == 0) fputs("<base>", stdout);
+  for (i = 0; i < r->ndown; i++) printf("%s%s", i ? ", " : "", r->down[i]);
+}
+
+/* " (l1, l2)": the branch labels that apply to idx (Alembic's
+** branch_labels, inherited along the chain), or nothing. */
+static void print_labels(const struct lm_graph *g, int idx) {
+  const char *const *labels;
+  int i, nl = 0;
+  labels = lm_graph_branch_labels(g, idx, &nl);
+  if (nl == 0) return;
+  fputs(" (", stdout);
+  for (i = 0; i < nl; i++) printf("%s%s", i ? ", " : "", labels[i]);
+  putchar(')');
+}
+
+/* Alembic's _head_only: "id (labels) (head) (current)" and, with tree,
+** " (branchpoint) (mergepoint)"; the revision id always comes first, so a
+** script can take the first field. */
+static void print_head_only(const struct lm_graph *g, int idx,
+                            const unsigned char *current, int tree) {
+  const struct lm_revision *r = lm_graph_rev(g, idx);
+  fputs(r->id, stdout);
+  print_labels(g, idx);
+  if (nchildren(g, idx) == 0) fputs(" (head)", stdout);
+  if (current && current[idx]) fputs(" (current)", stdout);
+  if (tree && nchildren(g, idx) > 1) fputs(" (branchpoint)", stdout);
+  if (tree && r->ndown > 1) fputs(" (mergepoint)", stdout);
+}
+
+/* Alembic's history line: "a1 -> b2 (label) (head), message", a merge as
+** "x, y -> m", dependencies in parentheses: "a1 (lib1) -> b2". */
 static void print_line(const struct lm_graph *g, int idx,
                        const unsigned char *current) {
   const struct lm_revision *r = lm_graph_rev(g, idx);
-  const char *const *labels;
-  int i, nl = 0;
-  if (r->ndown == 0) fputs("<base>", stdout);
-  else if (r->ndown == 1) fputs(r->down[0], stdout);
-  else {
-    putchar('(');
-    for (i = 0; i < r->ndown; i++) printf("%s%s", i ? ", " : "", r->down[i]);
-    putchar(')');
-  }
-  printf(" -> %s", r->id);
-  labels = lm_graph_branch_labels(g, idx, &nl);
-  if (nl) {
+  int i;
+  print_down(r);
+  if (r->ndepends) {
     fputs(" (", stdout);
-    for (i = 0; i < nl; i++) printf("%s%s", i ? ", " : "", labels[i]);
+    for (i = 0; i < r->ndepends; i++)
+      printf("%s%s", i ? ", " : "", r->depends[i]);
     putchar(')');
   }
-  if (nchildren(g, idx) == 0) fputs(" (head)", stdout);
-  if (nchildren(g, idx) > 1) fputs(" (branchpoint)", stdout);
-  if (r->ndown > 1) fputs(" (mergepoint)", stdout);
-  if (current && current[idx]) fputs(" (current)", stdout);
+  fputs(" -> ", stdout);
+  print_head_only(g, idx, current, 1);
   printf(", %s\n", r->message ? r->message : "");
 }
 
-/* The multi-line form used by -v and show. */
+/* The multi-line form used by -v and show (Alembic's log_entry). */
 static void print_block(const struct lm_graph *g, int idx,
                         const unsigned char *current) {
   const struct lm_revision *r = lm_graph_rev(g, idx);
+  const char *const *labels;
   const int *kids;
-  int i, n = 0;
-  printf("Rev: %s%s%s%s\n", r->id, nchildren(g, idx) == 0 ? " (head)" : "",
-         r->ndown > 1 ? " (mergepoint)" : "",
-         current && current[idx] ? " (current)" : "");
-  printf("Parent:");
-  if (r->ndown == 0) printf(" <base>");
-  for (i = 0; i < r->ndown; i++) printf("%s %s", i ? "," : "", r->down[i]);
-  putchar('\n');
+  int i, n = 0, nl = 0;
   kids = lm_graph_children(g, idx, &n);
+  printf("Rev: %s%s%s%s%s\n", r->id, n == 0 ? " (head)" : "",
+         n > 1 ? " (branchpoint)" : "", r->ndown > 1 ? " (mergepoint)" : "",
+         current && current[idx] ? " (current)" : "");
+  fputs(r->ndown > 1 ? "Merges: " : "Parent: ", stdout);
+  print_down(r);
+  putchar('\n');
+  if (r->ndepends) {
+    printf("Also depends on:");
+    for (i = 0; i < r->ndepends; i++)
+      printf("%s %s", i ? "," : "", r->depends[i]);
+    putchar('\n');
+  }
   if (n > 1) {
     printf("Branches into:");
     for (i = 0; i < n; i++)
       printf("%s %s", i ? "," : "", lm_graph_rev(g, kids[i])->id);
     putchar('\n');
   }
-  if (r->nlabels) {
+  labels = lm_graph_branch_labels(g, idx, &nl);
+  if (nl) {
     printf("Branch names:");
-    for (i = 0; i < r->nlabels; i++) printf(" %s", r->labels[i]);
-    putchar('\n');
-  }
-  if (r->ndepends) {
-    printf("Depends on:");
-    for (i = 0; i < r->ndepends; i++) printf(" %s", r->depends[i]);
+    for (i = 0; i < nl; i++) printf("%s %s", i ? "," : "", labels[i]);
     putchar('\n');
   }
   printf("Path: %s\n", r->path);
@@ -172,14 +198,22 @@ static void print_list(const struct lm_graph *g, const struct lm_idset *s,
 
 int cmd_current(int argc, char **argv, struct lm_host *h) {
   struct iopts o;
-  struct lm_idset heads;
+  struct lm_idset heads, tips;
   int rc = parse(argc, argv, "vJ", &o), i;
   if (rc) return rc;
   if (o.npos) return lm_usage_error("current takes no arguments");
   if ((rc = lm_host_connect(h, 0))) return rc;
   lm_idset_init(&heads);
+  lm_idset_init(&tips);
   rc = lm_runner_read_heads(h, &heads, 0, NULL);
+  /* Alembic's get_all_current: what the heads imply, one line per applied
+  ** revision with no applied child (a dependency-only branch included) */
+  if (rc == 0 && lm_graph_current(h->graph, &heads, &tips))
+    rc = lm_error("out of memory");
   if (rc == 0) {
+    struct lm_idset t = heads;
+    heads = tips;
+    tips = t;
     if (o.json) {
       print_list(h->graph, &heads, &o, NULL);
     } else {
@@ -187,14 +221,17 @@ int cmd_current(int argc, char **argv, struct lm_host *h) {
         const struct lm_revision *r = lm_graph_rev(h->graph, heads.v[i]);
         if (o.verbose) print_block(h->graph, heads.v[i], NULL);
         else
-          printf("%s%s\n", r->id,
-                 nchildren(h->graph, heads.v[i]) == 0 ? " (head)" : "");
+          printf("%s%s%s%s\n", r->id,
+                 nchildren(h->graph, heads.v[i]) == 0 ? " (head)" : "",
+                 nchildren(h->graph, heads.v[i]) > 1 ? " (branchpoint)" : "",
+                 r->ndown > 1 ? " (mergepoint)" : "");
       }
       if (heads.n == 0) lm_debug(h, "no revision applied (base)");
       rc = lm_runner_check_failure(h, 0);
     }
   }
   lm_idset_free(&heads);
+  lm_idset_free(&tips);
   return rc;
 }
 
@@ -239,12 +276,17 @@ done:
 int cmd_heads(int argc, char **argv, struct lm_host *h) {
   struct iopts o;
   struct lm_idset out;
-  int rc = parse(argc, argv, "vJ", &o);
+  int rc = parse(argc, argv, "vJ", &o), i;
   if (rc) return rc;
   if (o.npos) return lm_usage_error("heads takes no arguments");
   lm_idset_init(&out);
   if (lm_graph_heads(h->graph, &out)) rc = lm_error("out of memory");
-  else print_list(h->graph, &out, &o, NULL);
+  else if (o.json || o.verbose) print_list(h->graph, &out, &o, NULL);
+  else
+    for (i = 0; i < out.n; i++) {
+      print_head_only(h->graph, out.v[i], NULL, 0);
+      putchar('\n');
+    }
   lm_idset_free(&out);
   return rc;
 }
@@ -260,14 +302,20 @@ int cmd_branches(int argc, char **argv, struct lm_host *h) {
   for (i = 0; rc == 0 && i < out.n; i++) {
     int n = 0;
     const int *kids = lm_graph_children(h->graph, out.v[i], &n);
+    const char *id = lm_graph_rev(h->graph, out.v[i])->id;
     if (o.verbose) print_block(h->graph, out.v[i], NULL);
-    else print_line(h->graph, out.v[i], NULL);
+    else {
+      print_head_only(h->graph, out.v[i], NULL, 1);
+      putchar('\n');
+    }
     for (j = 0; j < n; j++) {
       const struct lm_revision *k = lm_graph_rev(h->graph, kids[j]);
-      printf("    -> %s%s, %s\n", k->id,
-             nchildren(h->graph, kids[j]) == 0 ? " (head)" : "",
-             k->message ? k->message : "");
+      printf("%*s -> ", (int)strlen(id), "");
+      print_head_only(h->graph, kids[j], NULL, 1);
+      if (o.verbose) printf(", %s", k->message ? k->message : "");
+      putchar('\n');
     }
+    putchar('\n');
   }
   lm_idset_free(&out);
   return rc;
@@ -282,15 +330,27 @@ int cmd_show(int argc, char **argv, struct lm_host *h) {
   if (o.npos != 1) return lm_usage_error("usage: lmigrate show REV");
   lm_idset_init(&out);
   lm_err_clear(&err);
-  if ((rc = lm_graph_resolve(h->graph, o.pos[0], &out, &err)))
+  if (strcmp(o.pos[0], "current") == 0) {
+    /* the revisions the version table names (Alembic's `show current`) */
+    if ((rc = lm_host_connect(h, 0)) ||
+        (rc = lm_runner_read_heads(h, &out, 0, NULL)))
+      goto done;
+    if (lm_graph_normalize_heads(h->graph, &out) < 0) {
+      rc = lm_error("out of memory");
+      goto done;
+    }
+  } else if ((rc = lm_graph_resolve(h->graph, o.pos[0], &out, &err))) {
     rc = rc == LM_GRAPH_USAGE ? lm_usage_error("%s", err.msg)
                               : lm_error("%s", err.msg);
-  else if (out.n == 0)
+    goto done;
+  }
+  if (out.n == 0)
     printf("<base>\n");
   else if (o.json)
     print_list(h->graph, &out, &o, NULL);
   else
     for (i = 0; i < out.n; i++) print_block(h->graph, out.v[i], NULL);
+done:
   lm_idset_free(&out);
   return rc;
 }

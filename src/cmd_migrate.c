@@ -14,8 +14,12 @@
 #include "log.h"
 #include "runner.h"
 
+#define MAX_TARGETS 32
+
 struct margs {
-  const char *target;
+  const char *target;           /* the first target */
+  const char *targets[MAX_TARGETS];
+  int ntargets;
   int sql;
   int purge;
 };
@@ -28,6 +32,7 @@ static int is_relative(const char *s) {
   return 1;
 }
 
+/* Options and targets; stamp (allow_purge) takes several targets. */
 static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
   int i, dashdash = 0;
   memset(a, 0, sizeof *a);
@@ -43,11 +48,14 @@ static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
       return lm_usage_error("%s: unknown option '%s'; usage: lmigrate %s "
                             "TARGET [--sql]%s", argv[0], s, argv[0],
                             allow_purge ? " [--purge]" : "");
-    } else if (a->target) {
+    } else if (a->target && !allow_purge) {
       return lm_usage_error("%s: one TARGET expected, got '%s' and '%s'",
                             argv[0], a->target, s);
+    } else if (a->ntargets == MAX_TARGETS) {
+      return lm_usage_error("%s: at most %d targets", argv[0], MAX_TARGETS);
     } else {
-      a->target = s;
+      if (a->target == NULL) a->target = s;
+      a->targets[a->ntargets++] = s;
     }
   }
   if (a->target == NULL || a->target[0] == '\0')
@@ -114,8 +122,37 @@ int cmd_downgrade(int argc, char **argv, struct lm_host *h) {
 }
 
 int cmd_stamp(int argc, char **argv, struct lm_host *h) {
+  struct lm_stamp_opts o;
   struct margs a;
-  int rc = parse(argc, argv, 1, &a);
-  if (rc || (rc = check_target(a.target, 0))) return rc;
-  return lm_runner_stamp(h, a.target, a.purge, a.sql);
+  char from[128];
+  int rc = parse(argc, argv, 1, &a), i;
+  const char *colon;
+  if (rc) return rc;
+  memset(&o, 0, sizeof o);
+  o.targets = a.targets;
+  o.ntargets = a.ntargets;
+  o.purge = a.purge;
+  o.offline = a.sql;
+  for (i = 0; i < a.ntargets; i++) {
+    if ((colon = strchr(a.targets[i], ':')) == NULL) continue;
+    if (!a.sql)
+      return lm_usage_error("stamp: FROM:TO ranges are for --sql (offline) "
+                            "mode, where FROM stands for the rows the "
+                            "database holds; online, give the TARGETs");
+    if (a.ntargets > 1)
+      return lm_usage_error("stamp --sql FROM:TO takes one range, got %d "
+                            "targets", a.ntargets);
+    if ((size_t)(colon - a.targets[i]) >= sizeof from)
+      return lm_usage_error("stamp: FROM in '%s' is too long", a.targets[i]);
+    memcpy(from, a.targets[i], (size_t)(colon - a.targets[i]));
+    from[colon - a.targets[i]] = '\0';
+    o.from = from[0] ? from : NULL;
+    a.targets[i] = colon + 1;
+    if (a.targets[i][0] == '\0')
+      return lm_usage_error("stamp: missing TO in '%s'", a.target);
+    if (o.from && (rc = check_target(o.from, 0))) return rc;
+  }
+  for (i = 0; i < a.ntargets; i++)
+    if ((rc = check_target(a.targets[i], 0))) return rc;
+  return lm_runner_stamp(h, &o);
 }

@@ -602,6 +602,26 @@ static int unknown_revision(const struct lm_graph *g, const char *id,
   return 1;
 }
 
+/* Every revision whose id starts with prefix (exact ids included), in
+** id order, appended to out. 0 ok, 1 OOM. */
+int lm_g_prefix(const struct lm_graph *g, const char *prefix,
+                struct lm_idset *out) {
+  int lo = 0, hi = g->n, i;
+  size_t len = strlen(prefix);
+  const int *sorted;
+  if (len == 0 || !g->built) return 0;
+  if ((sorted = sorted_ids(g)) == NULL) return 1;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (strcmp(g->revs[sorted[mid]]->id, prefix) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  for (i = lo; i < g->n && strncmp(g->revs[sorted[i]]->id, prefix, len) == 0;
+       i++)
+    if (lm_idset_push(out, sorted[i])) return 1;
+  return 0;
+}
+
 int lm_graph_find(const struct lm_graph *g, const char *id, int *idx,
                   struct lm_err *err) {
   int lo = 0, hi = g->n, first, i, cnt = 0;
@@ -650,6 +670,21 @@ void lm_graph_applied(const struct lm_graph *g, const struct lm_idset *h,
   for (i = 0; i < g->n; i++) mark[i] = (unsigned char)lm_g_marked(g, 0, i);
 }
 
+int lm_graph_current(const struct lm_graph *g, const struct lm_idset *h,
+                     struct lm_idset *out) {
+  int i, j;
+  lm_g_begin(g, 0);
+  if (lm_g_walk(g, 0, h->v, h->n, LM_E_PAR | LM_E_DEP, -1, -1, 0, NULL))
+    return 1;
+  for (i = 0; i < g->n; i++) {
+    int x = g->topo[i], tip = lm_g_marked(g, 0, x);
+    for (j = g->ch_off[x]; tip && j < g->ch_off[x + 1]; j++)
+      if (lm_g_marked(g, 0, g->ch[j])) tip = 0;
+    if (tip && lm_idset_push(out, x)) return 1;
+  }
+  return 0;
+}
+
 static void idset_remove(struct lm_idset *s, int x) {
   int i;
   for (i = 0; i < s->n; i++)
@@ -692,10 +727,14 @@ static int covered(const struct lm_graph *g, const struct lm_idset *h, int p) {
 
 int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
                         enum lm_direction dir) {
-  int j, e, was_head;
+  int j, e, was_head, first;
   if (dir == LM_UP) {
+    /* idx implies its parents and dependencies: none of them stays a row
+    ** (Alembic merges a dependency head into the new revision) */
     for (j = g->par_off[idx]; j < g->par_off[idx + 1]; j++)
       idset_remove(h, g->par[j]);
+    for (j = g->dep_off[idx]; j < g->dep_off[idx + 1]; j++)
+      idset_remove(h, g->dep[j]);
     if (!lm_idset_has(h, idx) && lm_idset_push(h, idx)) return 1;
     return 0;
   }
@@ -705,6 +744,7 @@ int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
   ** so that A(h) loses exactly idx. When idx was a head (so no other head
   ** reaches it), a revision whose only child-or-dependent is idx cannot be
   ** covered: that keeps a chain O(1) per step. */
+  first = h->n;
   for (e = 0; e < 2; e++) {
     const int *off = e == 0 ? g->par_off : g->dep_off;
     const int *v = e == 0 ? g->par : g->dep;
@@ -717,5 +757,30 @@ int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
       if (lm_idset_push(h, p)) return 1;
     }
   }
+  /* a re-added parent that another re-added one implies (a merge of a
+  ** revision and its own dependency) is no row of its own */
+  if (h->n - first > 1) return lm_graph_normalize_heads(g, h) < 0;
   return 0;
+}
+
+int lm_graph_normalize_heads(const struct lm_graph *g, struct lm_idset *h) {
+  struct lm_idset others;
+  int i, j, removed = 0;
+  lm_idset_init(&others);
+  for (i = 0; i < h->n; i++) {
+    others.n = 0;
+    for (j = 0; j < h->n; j++)
+      if (j != i && lm_idset_push(&others, h->v[j])) {
+        lm_idset_free(&others);
+        return -1;
+      }
+    if (others.n > 0 && covered(g, &others, h->v[i])) {
+      memmove(h->v + i, h->v + i + 1, (size_t)(h->n - i - 1) * sizeof *h->v);
+      h->n--;
+      i--;
+      removed++;
+    }
+  }
+  lm_idset_free(&others);
+  return removed;
 }

@@ -124,22 +124,47 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
 
 /* Resolve a target to a set of revisions without planning (used by stamp,
 ** show, history ranges): head, heads, base (empty set), ID/prefix, ID+N,
-** ID-N, label@head, label@base (the branch's lowest revision: the chain
-** below the label down to a branch point or a base), label@base+N,
-** label@ID, a bare label (its owner). Appended in topological order.
+** ID-N (one step below a base is base), L@head, L@heads (every head on
+** L's lineage), L@base (base), L@base+N (counted from base along L's
+** lineage, as Alembic), L@ID, L@head-N, a bare label (its owner); L is a
+** branch label or a revision id/prefix. Appended in topological order.
 ** LM_GRAPH_USAGE when lm_graph_check_target(target, 0) refuses it. */
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err);
 
+/* lm_graph_resolve, and into *lin the revision whose lineage the target
+** keeps to, or -1: L for `L@...` (a branch label's revision, or the
+** revision named before '@'), REV for a REV-N that lands on base. stamp
+** uses it to know which current heads `L@base` replaces. */
+int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
+                             struct lm_idset *out, int *lin,
+                             struct lm_err *err);
+
 /* The heads after applying step idx in direction dir to heads h (in place):
-** up: remove idx's parents from h, add idx (dependencies stay heads, as in
-** Alembic); down: remove idx, add each parent and dependency of idx that no
-** remaining head covers, so A(h) loses exactly idx. O(1) per step on a
-** chain. 0 ok, 1 OOM.
+** up: remove idx's parents and dependencies from h, add idx (as Alembic's
+** merge of a dependency head); down: remove idx, add each parent and
+** dependency of idx that no remaining head covers and no other of them
+** implies, so A(h) loses exactly idx and h stays heads only. O(1) per
+** step on a chain. 0 ok, 1 OOM.
 ** Walks share per-graph scratch: a graph is not safe to use from several
 ** threads at once, even through const pointers. */
 int lm_graph_step_heads(const struct lm_graph *g, struct lm_idset *h, int idx,
                         enum lm_direction dir);
+
+/* Drop from h every revision that another revision of h implies (reaches
+** through parents and dependencies): the version table holds heads only,
+** as Alembic's does, and a table written by an older lmigrate may name a
+** dependency as a row of its own. A(h) is unchanged. Returns how many
+** were dropped, or -1 when out of memory. */
+int lm_graph_normalize_heads(const struct lm_graph *g, struct lm_idset *h);
+
+/* What `current` shows for heads h (Alembic's get_all_current): every
+** applied revision none of whose children (through parents, not
+** dependencies) is applied, so a revision applied only because a head
+** depends on it is listed too. Appended to out in topological order.
+** 0 ok, 1 OOM. */
+int lm_graph_current(const struct lm_graph *g, const struct lm_idset *h,
+                     struct lm_idset *out);
 
 /* The applied set A for heads h: mark[i] = 1 for every revision reachable
 ** from h via parents and dependencies. mark has lm_graph_count entries. */

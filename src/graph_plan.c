@@ -1,8 +1,8 @@
 /*
 ** graph_plan.c: target syntax, resolution and planning over the revision
 ** graph: lm_graph_check_target, lm_graph_resolve, lm_graph_plan,
-** lm_graph_range (Alembic's target language: head, heads, base, ID/prefix,
-** +N, -N, ID+N, ID-N, label@...).
+** (Alembic's target language: head, heads, base, ID/prefix, +N, -N,
+** ID+N, ID-N, L@...). Ranges (lm_graph_range) are in graph_range.c.
 ** Every entry point checks the target's syntax first, so a malformed one
 ** (LM_GRAPH_USAGE) is told apart from one that names no revision (1).
 ** Mark array 0 holds the applied set during a plan; helpers here use
@@ -17,8 +17,8 @@
 #define LABEL_MAX 256
 
 /* "a, b, c" (or "a, b, ...") for the n indices in v, into buf. */
-static const char *fmt_ids(const struct lm_graph *g, const int *v, int n,
-                           char *buf, size_t sz) {
+const char *lm_gp_fmt_ids(const struct lm_graph *g, const int *v, int n,
+                          char *buf, size_t sz) {
   int i;
   size_t used = 0;
   buf[0] = '\0';
@@ -34,7 +34,7 @@ static const char *fmt_ids(const struct lm_graph *g, const int *v, int n,
 }
 
 /* A positive decimal count; 0 and *n, or 1 when s is not one. */
-static int parse_count(const char *s, int *n) {
+int lm_gp_parse_count(const char *s, int *n) {
   long v = 0;
   if (*s == '\0') return 1;
   for (; *s; s++) {
@@ -51,11 +51,12 @@ static int parse_count(const char *s, int *n) {
 
 /* The valid forms and the noun, per direction (index dir + 1). */
 static const char *const target_forms[3] = {
-  "base, REV, REV-N, -N, LABEL@-N, LABEL@base or LABEL@REV",
-  "head, heads, base, REV, REV+N, REV-N, LABEL@head, LABEL@base, "
-  "LABEL@base+N or LABEL@REV",
-  "head, heads, REV, REV+N, +N, LABEL@head, LABEL@+N, LABEL@base+N or "
-  "LABEL@REV"
+  "base, REV, REV-N, -N, LABEL@-N, LABEL@base, LABEL@base+N, "
+  "LABEL@head-N or LABEL@REV",
+  "head, heads, base, REV, REV+N, REV-N, LABEL@head, LABEL@heads, "
+  "LABEL@base, LABEL@base+N or LABEL@REV",
+  "head, heads, REV, REV+N, REV-N, +N, LABEL@head, LABEL@heads, "
+  "LABEL@head-N, LABEL@+N, LABEL@base+N or LABEL@REV"
 };
 static const char *const target_noun[3] = {
   "downgrade target", "target", "upgrade target"
@@ -109,11 +110,9 @@ int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
       return malformed(t, dir, "more than one '@'", err);
     if (body[0] == '\0')
       return malformed(t, dir, "nothing after '@'", err);
-    if (strcmp(body, "heads") == 0)
-      return malformed(t, dir, "use LABEL@head (a branch has one head)", err);
   }
   if (body[0] == '+' || body[0] == '-') {
-    if (parse_count(body + 1, &count))
+    if (lm_gp_parse_count(body + 1, &count))
       return malformed(t, dir, body[0] == '+'
                        ? "N in +N must be a whole number, 1 or more"
                        : "N in -N must be a whole number, 1 or more", err);
@@ -145,7 +144,7 @@ int lm_graph_check_target(const char *t, int dir, struct lm_err *err) {
                      err);
   if (is_word(body, n, "base") && *op == '-')
     return malformed(t, dir, "nothing is below base (use base+N)", err);
-  if (parse_count(op + 1, &count))
+  if (lm_gp_parse_count(op + 1, &count))
     return malformed(t, dir, *op == '+'
                      ? "N in +N must be a whole number, 1 or more"
                      : "N in -N must be a whole number, 1 or more", err);
@@ -179,52 +178,57 @@ static int single_head(const struct lm_graph *g, int *x, struct lm_err *err) {
   else if (h.n == 0) rc = lm_err_set(err, "no revisions");
   else
     rc = lm_err_set(err, "multiple heads (%s); use 'heads' or 'label@head'",
-                    fmt_ids(g, h.v, h.n, buf, sizeof buf));
+                    lm_gp_fmt_ids(g, h.v, h.n, buf, sizeof buf));
   lm_idset_free(&h);
   return rc;
 }
 
-static int single_base(const struct lm_graph *g, const char *spec, int *x,
-                       struct lm_err *err) {
-  struct lm_idset b;
-  char buf[600];
-  int rc = 0;
-  lm_idset_init(&b);
-  if (lm_graph_bases(g, &b)) return lm_err_set(err, "out of memory");
-  if (b.n == 1) *x = b.v[0];
-  else if (b.n == 0) rc = lm_err_set(err, "no revisions");
-  else
-    rc = lm_err_set(err, "relative target %s is ambiguous: several bases (%s);"
-                    " name a revision or use 'label@base+N'", spec,
-                    fmt_ids(g, b.v, b.n, buf, sizeof buf));
-  lm_idset_free(&b);
-  return rc;
+/* Mark L's lineage: array 1 gets L and its descendants, array 2 L and its
+** ancestors (through parents only, as Alembic's filter_for_lineage).
+** 0, or 1 when out of memory. */
+int lm_gp_lineage_marks(const struct lm_graph *g, int L) {
+  lm_g_begin(g, 1);
+  lm_g_begin(g, 2);
+  return lm_g_walk(g, 1, &L, 1, LM_E_CH, -1, -1, 0, NULL) ||
+         lm_g_walk(g, 2, &L, 1, LM_E_PAR, -1, -1, 0, NULL);
 }
 
-/* The single head above label owner L (via children). */
+/* 1 when x is on the lineage lineage_marks marked. */
+int lm_gp_in_lineage(const struct lm_graph *g, int x) {
+  return lm_g_marked(g, 1, x) || lm_g_marked(g, 2, x);
+}
+
+/* The heads on L's lineage (descendants-or-self of L that are heads),
+** appended to out in topological order. */
+static int lineage_heads(const struct lm_graph *g, int L,
+                         struct lm_idset *out) {
+  int i;
+  if (lm_gp_lineage_marks(g, L)) return 1;
+  for (i = 0; i < g->n; i++) {
+    int x = g->topo[i];
+    if (lm_g_marked(g, 1, x) && nchildren(g, x) == 0 &&
+        lm_idset_push(out, x))
+      return 1;
+  }
+  return 0;
+}
+
+/* The single head on L's lineage; `label` names L in messages. */
 static int label_head(const struct lm_graph *g, const char *label, int L,
                       int *x, struct lm_err *err) {
-  struct lm_idset seen, heads;
+  struct lm_idset heads;
   char buf[600];
-  int i, rc = 0;
-  lm_idset_init(&seen);
+  int rc = 0;
   lm_idset_init(&heads);
-  lm_g_begin(g, 1);
-  if (lm_g_walk(g, 1, &L, 1, LM_E_CH, -1, -1, 0, &seen)) {
-    lm_idset_free(&seen);
+  if (lineage_heads(g, L, &heads)) {
+    lm_idset_free(&heads);
     return lm_err_set(err, "out of memory");
   }
-  for (i = 0; i < seen.n; i++)
-    if (nchildren(g, seen.v[i]) == 0 && lm_idset_push(&heads, seen.v[i])) {
-      rc = lm_err_set(err, "out of memory");
-      goto done;
-    }
   if (heads.n == 1) *x = heads.v[0];
   else
-    rc = lm_err_set(err, "branch '%s' has several heads (%s); name one", label,
-                    fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
-done:
-  lm_idset_free(&seen);
+    rc = lm_err_set(err, "branch '%s' has several heads (%s); name one",
+                    label,
+                    lm_gp_fmt_ids(g, heads.v, heads.n, buf, sizeof buf));
   lm_idset_free(&heads);
   return rc;
 }
@@ -241,44 +245,70 @@ static int branch_base(const struct lm_graph *g, int L) {
   return x;
 }
 
-/* Walk n steps up through children from start (-1: from nothing, whose
-** first step is `first`). Errors name spec. */
-static int walk_up(const struct lm_graph *g, int start, int first, int n,
-                   const char *spec, int *out, struct lm_err *err) {
-  int x = start, i;
+/* Walk n steps up through children from start (-1: from base, whose
+** children are the bases), keeping to L's lineage when L >= 0 (Alembic's
+** _walk with a branch label). Errors name spec. */
+int lm_gp_walk_up(const struct lm_graph *g, int start, int L, int n,
+                  const char *spec, int *out, struct lm_err *err) {
+  struct lm_idset cand;
   char buf[600];
-  for (i = 0; i < n; i++) {
-    int k;
+  int x = start, i, j, rc = 0;
+  lm_idset_init(&cand);
+  if (L >= 0 && lm_gp_lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  for (i = 0; rc == 0 && i < n; i++) {
+    int k = 0;
+    cand.n = 0;
     if (x < 0) {
-      x = first;
-      continue;
+      if (lm_graph_bases(g, &cand)) rc = lm_err_set(err, "out of memory");
+    } else {
+      for (j = g->ch_off[x]; j < g->ch_off[x + 1]; j++)
+        if (lm_idset_push(&cand, g->ch[j]))
+          rc = lm_err_set(err, "out of memory");
     }
-    k = nchildren(g, x);
-    if (k == 0)
-      return lm_err_set(err, "relative upgrade %s goes past head %s (only %d "
-                        "revision%s above %s)", spec, g->revs[x]->id, i,
-                        i == 1 ? "" : "s",
-                        start < 0 ? "base" : g->revs[start]->id);
-    if (k > 1)
-      return lm_err_set(err, "relative upgrade %s is ambiguous at branch point"
-                        " %s (children %s); name a revision explicitly", spec,
-                        g->revs[x]->id, fmt_ids(g, g->ch + g->ch_off[x], k,
-                                                buf, sizeof buf));
-    x = g->ch[g->ch_off[x]];
+    for (j = 0; rc == 0 && j < cand.n; j++)
+      if (L < 0 || lm_gp_in_lineage(g, cand.v[j])) cand.v[k++] = cand.v[j];
+    cand.n = k;
+    if (rc) break;
+    if (cand.n == 0 && x < 0)
+      rc = lm_err_set(err, "relative target %s: no revisions", spec);
+    else if (cand.n == 0)
+      rc = lm_err_set(err, "relative upgrade %s goes past head %s (only %d "
+                      "revision%s above %s)", spec, g->revs[x]->id, i,
+                      i == 1 ? "" : "s",
+                      start < 0 ? "base" : g->revs[start]->id);
+    else if (cand.n > 1 && x < 0)
+      rc = lm_err_set(err, "relative target %s is ambiguous: several bases "
+                      "(%s); name a revision or use 'LABEL@base+N'", spec,
+                      lm_gp_fmt_ids(g, cand.v, cand.n, buf, sizeof buf));
+    else if (cand.n > 1)
+      rc = lm_err_set(err, "relative upgrade %s is ambiguous at branch point"
+                      " %s (children %s); name a revision explicitly", spec,
+                      g->revs[x]->id, lm_gp_fmt_ids(g, cand.v, cand.n, buf,
+                                              sizeof buf));
+    else
+      x = cand.v[0];
   }
-  *out = x;
-  return 0;
+  lm_idset_free(&cand);
+  if (rc == 0) *out = x;
+  return rc;
 }
 
-/* n single-parent steps down from x. */
-static int walk_down(const struct lm_graph *g, int x, int n, const char *spec,
-                     int *out, struct lm_err *err) {
-  int i;
+/* n single-parent steps down from x. Stepping from a base to base itself
+** is allowed as the last step (*out = -1), as in Alembic: `a-1` on a
+** base a is base. */
+int lm_gp_walk_down(const struct lm_graph *g, int x, int n, const char *spec,
+                    int *out, struct lm_err *err) {
+  int i, start = x;
   for (i = 0; i < n; i++) {
     int k = nparents(g, x);
-    if (k == 0)
-      return lm_err_set(err, "relative target %s goes past base (only %d "
-                        "revision%s below)", spec, i, i == 1 ? "" : "s");
+    if (k == 0) {
+      if (i == n - 1) {
+        *out = -1;
+        return 0;
+      }
+      return lm_err_set(err, "relative target %s goes past base (%s-%d is "
+                        "already base)", spec, g->revs[start]->id, i + 1);
+    }
     if (k > 1)
       return lm_err_set(err, "relative target %s passes merge point %s; name "
                         "a revision", spec, g->revs[x]->id);
@@ -288,102 +318,159 @@ static int walk_down(const struct lm_graph *g, int x, int n, const char *spec,
   return 0;
 }
 
-/* Id, exact label (its owner), or unambiguous prefix. */
-static int find_ref(const struct lm_graph *g, const char *s, int *x,
-                    struct lm_err *err) {
+/* Id, exact label (its owner), or unambiguous prefix. With L >= 0 (the
+** target was `label@s`), a prefix is looked for on L's lineage first, as
+** Alembic does; `label` names L in messages. */
+static int find_ref(const struct lm_graph *g, const char *s, int L,
+                    const char *label, int *x, struct lm_err *err) {
+  struct lm_idset m;
+  char buf[600];
+  int i, k = 0, rc = 0;
   if ((*x = lm_graph_index(g, s)) >= 0) return 0;
   if ((*x = lm_graph_label_owner(g, s)) >= 0) return 0;
-  return lm_graph_find(g, s, x, err);
+  if (L < 0) return lm_graph_find(g, s, x, err);
+  lm_idset_init(&m);
+  if (lm_g_prefix(g, s, &m) || lm_gp_lineage_marks(g, L)) {
+    lm_idset_free(&m);
+    return lm_err_set(err, "out of memory");
+  }
+  for (i = 0; i < m.n; i++)
+    if (lm_gp_in_lineage(g, m.v[i])) k++;
+  if (m.n == 0) {
+    rc = lm_graph_find(g, s, x, err);
+  } else if (k == 0) {
+    rc = lm_err_set(err, "revision prefix '%s' matches %s, not on branch "
+                    "'%s'", s, lm_gp_fmt_ids(g, m.v, m.n, buf, sizeof buf),
+                    label);
+  } else {
+    for (i = 0, k = 0; i < m.n; i++)
+      if (lm_gp_in_lineage(g, m.v[i])) m.v[k++] = m.v[i];
+    if (k == 1) *x = m.v[0];
+    else
+      rc = lm_err_set(err, "ambiguous revision prefix '%s' matches %s on "
+                      "branch '%s'", s,
+                      lm_gp_fmt_ids(g, m.v, k, buf, sizeof buf), label);
+  }
+  lm_idset_free(&m);
+  return rc;
 }
 
-/* REF, REF+N, REF-N where REF is head, base (+N only) or find_ref's. */
-static int resolve_ref(const struct lm_graph *g, const char *t, int *x,
+/* REF, REF+N, REF-N where REF is head, base (+N only) or find_ref's; with
+** L >= 0 (the part after `label@`), head is L's head, base+N walks L's
+** lineage and prefixes are looked for on it. *x = -1 for base (base
+** itself, or REF-N one step below a base). When REF-N lands on base,
+** *lin (when not NULL) gets REF, so a downgrade keeps to REF's lineage. */
+static int resolve_ref(const struct lm_graph *g, const char *t, int L,
+                       const char *label, int *x, int *lin,
                        struct lm_err *err) {
   char ref[LABEL_MAX];
   const char *op = strpbrk(t, "+-");
-  int n = 0, b;
+  int n = 0, start;
   size_t len = op ? (size_t)(op - t) : strlen(t);
   if (len == 0 || len >= sizeof ref)
     return lm_err_set(err, "invalid revision '%s'", t);
   memcpy(ref, t, len);
   ref[len] = '\0';
-  if (op != NULL && parse_count(op + 1, &n))
+  if (op != NULL && lm_gp_parse_count(op + 1, &n))
     return lm_err_set(err, "invalid relative step in '%s'", t);
   if (strcmp(ref, "base") == 0) {
-    if (op == NULL || *op != '+')
-      return lm_err_set(err, "'%s' does not name a revision", t);
-    if (single_base(g, t, &b, err)) return 1;
-    return walk_up(g, -1, b, n, t, x, err);
+    *x = -1;
+    if (op == NULL) return 0;
+    if (*op != '+') return lm_err_set(err, "'%s' does not name a revision", t);
+    return lm_gp_walk_up(g, -1, L, n, t, x, err);
   }
-  if (strcmp(ref, "head") == 0) {
-    if (single_head(g, x, err)) return 1;
-  } else if (find_ref(g, ref, x, err)) {
+  if (strcmp(ref, "head") == 0 || strcmp(ref, "heads") == 0) {
+    if (L >= 0 ? label_head(g, label, L, x, err) : single_head(g, x, err))
+      return 1;
+  } else if (find_ref(g, ref, L, label, x, err)) {
     return 1;
   }
   if (op == NULL) return 0;
-  if (*op == '+') return walk_up(g, *x, -1, n, t, x, err);
-  return walk_down(g, *x, n, t, x, err);
+  if (*op == '+') return lm_gp_walk_up(g, *x, L, n, t, x, err);
+  start = *x;
+  if (lm_gp_walk_down(g, start, n, t, x, err)) return 1;
+  if (*x < 0 && lin != NULL) *lin = start;
+  return 0;
 }
 
-/* Split "label@rest": label owner into *L, rest pointer into *rest. */
+/* Split "label@rest": into *L the revision the part before '@' names (the
+** revision declaring that branch label, else the revision with that id
+** or unique prefix, as Alembic allows), into *rest the part after. */
 static int split_label(const struct lm_graph *g, const char *t, int *L,
                        const char **rest, char *label, struct lm_err *err) {
   const char *at = strchr(t, '@');
   size_t len = (size_t)(at - t);
+  struct lm_err ferr;
   if (len == 0 || len >= LABEL_MAX)
     return lm_err_set(err, "invalid target '%s'", t);
   memcpy(label, t, len);
   label[len] = '\0';
   *L = lm_graph_label_owner(g, label);
   if (*L < 0) {
-    const char *near = lm_g_suggest(g, label, 0);
-    if (near != NULL)
-      return lm_err_set(err, "unknown branch label '%s' (did you mean "
-                        "'%s'?)", label, near);
-    return lm_err_set(err, "unknown branch label '%s'", label);
+    lm_err_clear(&ferr);
+    if (lm_graph_find(g, label, L, &ferr) == 0) {
+      *rest = at + 1;
+      return 0;
+    }
+    if (strncmp(ferr.msg, "ambiguous", 9) == 0)
+      return lm_err_set(err, "%s (before '@' in '%s')", ferr.msg, t);
+    {
+      const char *near = lm_g_suggest(g, label, 0);
+      if (near != NULL)
+        return lm_err_set(err, "unknown branch label '%s' (did you mean "
+                          "'%s'?)", label, near);
+    }
+    return lm_err_set(err, "unknown branch label '%s': no branch label or "
+                      "revision is named so", label);
   }
   *rest = at + 1;
   return 0;
 }
 
-/* Resolve one target to a single revision (or -1 for base). */
+/* Resolve one target to a single revision (*x, -1 for base) and, for
+** `L@...` targets, the revision L whose lineage it keeps to (*lin, else
+** -1; also REF for a REF-N that lands on base). */
 static int resolve_one(const struct lm_graph *g, const char *t, int *x,
-                       struct lm_err *err) {
+                       int *lin, struct lm_err *err) {
   const char *rest;
   char label[LABEL_MAX];
-  int L, n;
-  if (strchr(t, '@') == NULL) return resolve_ref(g, t, x, err);
+  int L;
+  *lin = -1;
+  if (strchr(t, '@') == NULL) return resolve_ref(g, t, -1, NULL, x, lin, err);
   if (split_label(g, t, &L, &rest, label, err)) return 1;
-  if (strcmp(rest, "head") == 0) return label_head(g, label, L, x, err);
-  if (strcmp(rest, "base") == 0) {
-    *x = branch_base(g, L);
-    return 0;
-  }
-  if (strncmp(rest, "base+", 5) == 0) {
-    if (parse_count(rest + 5, &n))
-      return lm_err_set(err, "invalid relative step in '%s'", t);
-    return walk_up(g, -1, branch_base(g, L), n, t, x, err);
-  }
+  *lin = L;
   if (rest[0] == '+' || rest[0] == '-')
     return lm_err_set(err, "relative target '%s' needs the current heads; use"
                       " it with upgrade or downgrade", t);
-  if (resolve_ref(g, rest, x, err)) return 1;
-  if (!anc_or_self(g, 1, L, *x) && !anc_or_self(g, 1, *x, L))
+  if (resolve_ref(g, rest, L, label, x, NULL, err)) return 1;
+  if (*x >= 0 && !anc_or_self(g, 1, L, *x) && !anc_or_self(g, 1, *x, L))
     return lm_err_set(err, "revision %s is not on branch '%s'",
                       g->revs[*x]->id, label);
   return 0;
 }
 
-/* lm_graph_resolve for a target whose syntax was checked. */
-static int resolve_set(const struct lm_graph *g, const char *target,
-                       struct lm_idset *out, struct lm_err *err) {
-  int x;
+/* lm_graph_resolve for a target whose syntax was checked; *lin (when not
+** NULL) as resolve_one's. */
+int lm_gp_resolve_set(const struct lm_graph *g, const char *target,
+                      struct lm_idset *out, int *lin, struct lm_err *err) {
+  const char *at = strchr(target, '@');
+  int x, L = -1;
+  if (lin != NULL) *lin = -1;
   if (strcmp(target, "base") == 0) return 0;
   if (strcmp(target, "heads") == 0) {
     if (lm_graph_heads(g, out)) return lm_err_set(err, "out of memory");
     return 0;
   }
-  if (resolve_one(g, target, &x, err)) return 1;
+  if (at != NULL && strcmp(at + 1, "heads") == 0) {
+    char label[LABEL_MAX];
+    const char *rest;
+    if (split_label(g, target, &L, &rest, label, err)) return 1;
+    if (lin != NULL) *lin = L;
+    if (lineage_heads(g, L, out)) return lm_err_set(err, "out of memory");
+    return 0;
+  }
+  if (resolve_one(g, target, &x, &L, err)) return 1;
+  if (lin != NULL) *lin = L;
   if (x >= 0 && lm_idset_push(out, x)) return lm_err_set(err, "out of memory");
   return 0;
 }
@@ -391,7 +478,14 @@ static int resolve_set(const struct lm_graph *g, const char *target,
 int lm_graph_resolve(const struct lm_graph *g, const char *target,
                      struct lm_idset *out, struct lm_err *err) {
   int rc = lm_graph_check_target(target, 0, err);
-  return rc ? rc : resolve_set(g, target, out, err);
+  return rc ? rc : lm_gp_resolve_set(g, target, out, NULL, err);
+}
+
+int lm_graph_resolve_lineage(const struct lm_graph *g, const char *target,
+                             struct lm_idset *out, int *lin,
+                             struct lm_err *err) {
+  int rc = lm_graph_check_target(target, 0, err);
+  return rc ? rc : lm_gp_resolve_set(g, target, out, lin, err);
 }
 
 /* The current heads on L's branch: those with the branch base as an
@@ -435,11 +529,11 @@ static int rel_start(const struct lm_graph *g, const struct lm_idset *cur,
   } else if (label != NULL) {
     rc = lm_err_set(err, "relative %s %s is ambiguous: branch '%s' has several"
                     " current heads (%s); name a revision", what, spec, label,
-                    fmt_ids(g, use->v, use->n, buf, sizeof buf));
+                    lm_gp_fmt_ids(g, use->v, use->n, buf, sizeof buf));
   } else {
     rc = lm_err_set(err, "relative %s %s is ambiguous with several current "
                     "heads (%s); use 'label@%s' or a revision", what, spec,
-                    fmt_ids(g, use->v, use->n, buf, sizeof buf), spec);
+                    lm_gp_fmt_ids(g, use->v, use->n, buf, sizeof buf), spec);
   }
   lm_idset_free(&on);
   return rc;
@@ -475,6 +569,34 @@ static int collect(const struct lm_graph *g, int m, enum lm_direction dir,
   return 0;
 }
 
+/* The applied revisions on L's lineage that no applied revision on it
+** builds on (Alembic's tips of active_on_branch), when none of the current
+** heads is on L's branch: where `L@+N` starts. *h = -1 when none is
+** applied; an error when several are. */
+static int lineage_tip(const struct lm_graph *g, int L, const char *spec,
+                       int *h, struct lm_err *err) {
+  struct lm_idset tips;
+  char buf[600];
+  int i, j, rc = 0;
+  lm_idset_init(&tips);
+  if (lm_gp_lineage_marks(g, L)) return lm_err_set(err, "out of memory");
+  for (i = 0; rc == 0 && i < g->n; i++) {
+    int x = g->topo[i], tip;
+    if (!lm_g_marked(g, 0, x) || !lm_gp_in_lineage(g, x)) continue;
+    tip = 1;
+    for (j = g->ch_off[x]; tip && j < g->ch_off[x + 1]; j++)
+      if (lm_g_marked(g, 0, g->ch[j]) && lm_gp_in_lineage(g, g->ch[j])) tip = 0;
+    if (tip && lm_idset_push(&tips, x)) rc = lm_err_set(err, "out of memory");
+  }
+  if (rc == 0 && tips.n > 1)
+    rc = lm_err_set(err, "relative upgrade %s is ambiguous: several applied "
+                    "revisions on its branch (%s); name a revision", spec,
+                    lm_gp_fmt_ids(g, tips.v, tips.n, buf, sizeof buf));
+  if (rc == 0) *h = tips.n ? tips.v[0] : -1;
+  lm_idset_free(&tips);
+  return rc;
+}
+
 static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
                    const char *t, struct lm_idset *steps,
                    struct lm_err *err) {
@@ -483,28 +605,23 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
   const char *at = strchr(t, '@');
   lm_idset_init(&T);
   if (strcmp(t, "base") == 0) return 0;
+  /* no revision files at all: head and heads are base, nothing to do */
+  if (g->n == 0 && (strcmp(t, "head") == 0 || strcmp(t, "heads") == 0))
+    return 0;
   if (t[0] == '+' || (at != NULL && at[1] == '+')) {
     char label[LABEL_MAX];
     const char *rest = t;
-    int L = -1, bb = -1, h, first;
+    int L = -1, bb = -1, h;
     if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
-    if (parse_count(rest + 1, &n))
+    if (lm_gp_parse_count(rest + 1, &n))
       return lm_err_set(err, "invalid relative step in '%s'", t);
     if (L >= 0) bb = branch_base(g, L);
     if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_UP, &h, err))
       return 1;
-    if (h < 0 && L < 0 && single_base(g, t, &bb, err)) return 1;
-    first = bb;
-    if (h < 0 && L >= 0) {
-      /* nothing of the branch applied: start from its highest applied
-      ** revision below L on the branch chain, else from nothing */
-      int y = L;
-      while (!lm_g_marked(g, 0, y) && y != bb) y = g->par[g->par_off[y]];
-      if (lm_g_marked(g, 0, y)) h = y;
-    }
-    if (walk_up(g, h, first, n, t, &x, err)) return 1;
+    if (h < 0 && L >= 0 && lineage_tip(g, L, t, &h, err)) return 1;
+    if (lm_gp_walk_up(g, h, L, n, t, &x, err)) return 1;
     if (lm_idset_push(&T, x)) return lm_err_set(err, "out of memory");
-  } else if (resolve_set(g, t, &T, err)) {
+  } else if (lm_gp_resolve_set(g, t, &T, NULL, err)) {
     lm_idset_free(&T);
     return 1;
   }
@@ -515,67 +632,101 @@ static int plan_up(const struct lm_graph *g, const struct lm_idset *cur,
   return rc ? rc : collect(g, 1, LM_UP, steps, err);
 }
 
+/* Steps of a downgrade: every applied revision that builds on a root
+** (through children and dependents), newest first. */
+static int drop_above(const struct lm_graph *g, const struct lm_idset *roots,
+                      struct lm_idset *steps, struct lm_err *err) {
+  lm_g_begin(g, 1);
+  if (lm_g_walk(g, 1, roots->v, roots->n, LM_E_CH | LM_E_DD, -1, 0, 0, NULL))
+    return lm_err_set(err, "out of memory");
+  return collect(g, 1, LM_DOWN, steps, err);
+}
+
+/* A downgrade to an absolute target, as Alembic's
+** _collect_downgrade_revisions: the roots to drop are the children of the
+** target (through parents only: a revision that merely depends on the
+** target stays), or every base for base; with `L@...`, only those roots
+** that lead to L when there are several; then everything applied that
+** builds on a root, through children and dependents. */
+static int plan_down_to(const struct lm_graph *g, const struct lm_idset *cur,
+                        const char *t, struct lm_idset *steps,
+                        struct lm_err *err) {
+  struct lm_idset roots;
+  char buf[600];
+  int X, L, i, k, rc = 0;
+  if (strcmp(t, "heads") == 0) {
+    struct lm_idset h;
+    lm_idset_init(&h);
+    if (lm_graph_heads(g, &h)) return lm_err_set(err, "out of memory");
+    for (i = 0; rc == 0 && i < h.n; i++)
+      if (!lm_g_marked(g, 0, h.v[i]))
+        rc = lm_err_set(err, "cannot downgrade to heads: head %s is not "
+                        "applied", g->revs[h.v[i]]->id);
+    lm_idset_free(&h);
+    return rc;
+  }
+  if (resolve_one(g, t, &X, &L, err)) return 1;
+  if (X >= 0 && !lm_g_marked(g, 0, X))
+    return lm_err_set(err, "cannot downgrade to %s: it is not applied "
+                      "(current heads: %s)", g->revs[X]->id,
+                      cur->n
+                      ? lm_gp_fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
+                      : "none");
+  lm_idset_init(&roots);
+  if (X < 0) {
+    if (lm_graph_bases(g, &roots)) rc = 1;
+  } else {
+    for (i = g->ch_off[X]; rc == 0 && i < g->ch_off[X + 1]; i++)
+      rc = lm_idset_push(&roots, g->ch[i]);
+  }
+  if (rc) {
+    lm_idset_free(&roots);
+    return lm_err_set(err, "out of memory");
+  }
+  if (L >= 0 && roots.n > 1) {
+    lm_g_begin(g, 2);
+    if (lm_g_walk(g, 2, &L, 1, LM_E_PAR, -1, -1, 0, NULL)) {
+      lm_idset_free(&roots);
+      return lm_err_set(err, "out of memory");
+    }
+    for (i = 0, k = 0; i < roots.n; i++)
+      if (lm_g_marked(g, 2, roots.v[i])) roots.v[k++] = roots.v[i];
+    if (k == 0)
+      rc = lm_err_set(err, "cannot downgrade to '%s': %s has several "
+                      "children and none of them leads to %s; name the "
+                      "branch to take down", t, g->revs[X]->id,
+                      g->revs[L]->id);
+    roots.n = k;
+  }
+  if (rc == 0) rc = drop_above(g, &roots, steps, err);
+  lm_idset_free(&roots);
+  return rc;
+}
+
 static int plan_down(const struct lm_graph *g, const struct lm_idset *cur,
                      const char *t, struct lm_idset *steps,
                      struct lm_err *err) {
-  struct lm_idset T;
-  char buf[600];
-  int x, n, i;
-  const char *at = strchr(t, '@');
+  struct lm_idset one;
+  char label[LABEL_MAX];
+  const char *at = strchr(t, '@'), *rest = t;
+  int x = -1, n, L = -1, bb = -1, h, rc;
   if (strcmp(t, "base") == 0) return collect(g, 0, LM_DOWN, steps, err);
-  if (t[0] == '-' || (at != NULL && at[1] == '-') ||
-      (at != NULL && strcmp(at + 1, "base") == 0)) {
-    char label[LABEL_MAX];
-    const char *rest = t;
-    int L = -1, bb = -1, h;
-    if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
-    if (L >= 0) bb = branch_base(g, L);
-    if (strcmp(rest, "base") == 0) {
-      if (!lm_g_marked(g, 0, bb)) return 0;
-      x = bb;
-    } else {
-      if (parse_count(rest + 1, &n))
-        return lm_err_set(err, "invalid relative step in '%s'", t);
-      if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_DOWN, &h, err))
-        return 1;
-      if (rel_down(g, h, n, t, &x, err)) return 1;
-    }
-    lm_g_begin(g, 1);
-    if (lm_g_walk(g, 1, &x, 1, LM_E_CH | LM_E_DD, -1, 0, 0, NULL))
-      return lm_err_set(err, "out of memory");
-    return collect(g, 1, LM_DOWN, steps, err);
-  }
-  lm_idset_init(&T);
-  if (resolve_set(g, t, &T, err)) goto fail;
-  for (i = 0; i < T.n; i++)
-    if (!lm_g_marked(g, 0, T.v[i])) {
-      lm_err_set(err, "cannot downgrade to %s: it is not applied "
-                      "(current heads: %s)", g->revs[T.v[i]]->id,
-                      cur->n ? fmt_ids(g, cur->v, cur->n, buf, sizeof buf)
-                             : "none");
-      goto fail;
-    }
-  /* remove: applied descendants of T that are not ancestors-or-self of T */
-  lm_g_begin(g, 2);
-  lm_g_begin(g, 1);
-  if (lm_g_walk(g, 2, T.v, T.n, LM_E_PAR | LM_E_DEP, -1, -1, 0, NULL) ||
-      lm_g_walk(g, 1, T.v, T.n, LM_E_CH | LM_E_DD, -1, 0, 0, NULL)) {
-    lm_err_set(err, "out of memory");
-    goto fail;
-  }
-  for (i = 0; i < g->n; i++) {
-    int y = g->topo[g->n - 1 - i];
-    if (lm_g_marked(g, 1, y) && !lm_g_marked(g, 2, y) &&
-        lm_idset_push(steps, y)) {
-      lm_err_set(err, "out of memory");
-      goto fail;
-    }
-  }
-  lm_idset_free(&T);
-  return 0;
-fail:
-  lm_idset_free(&T);
-  return 1;
+  if (!(t[0] == '-' || (at != NULL && at[1] == '-')))
+    return plan_down_to(g, cur, t, steps, err);
+  /* -N, L@-N: take down the last N revisions below the one current head
+  ** (on L's branch): the revision N-1 below it and what builds on it */
+  if (at != NULL && split_label(g, t, &L, &rest, label, err)) return 1;
+  if (L >= 0) bb = branch_base(g, L);
+  if (lm_gp_parse_count(rest + 1, &n))
+    return lm_err_set(err, "invalid relative step in '%s'", t);
+  if (rel_start(g, cur, L >= 0 ? label : NULL, bb, t, LM_DOWN, &h, err))
+    return 1;
+  if (rel_down(g, h, n, t, &x, err)) return 1;
+  lm_idset_init(&one);
+  if (lm_idset_push(&one, x)) return lm_err_set(err, "out of memory");
+  rc = drop_above(g, &one, steps, err);
+  lm_idset_free(&one);
+  return rc;
 }
 
 int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
@@ -590,95 +741,3 @@ int lm_graph_plan(const struct lm_graph *g, const struct lm_idset *cur,
   return plan_down(g, cur, target, steps, err);
 }
 
-/* A range's start must lead to its end: every revision of LO must be an
-** ancestor-or-self of the end HI (0 or 1 revisions; none is base), whose
-** ancestors-or-self mark array 0 holds. LM_GRAPH_USAGE naming the first
-** that is not, with a hint: reversed, or on another branch. */
-static int check_order(const struct lm_graph *g, const struct lm_idset *LO,
-                       const struct lm_idset *HI, struct lm_err *err) {
-  int i, x, reversed;
-  for (i = 0; i < LO->n && lm_g_marked(g, 0, LO->v[i]); i++)
-    ;
-  if (i == LO->n) return 0;
-  x = LO->v[i];
-  reversed = HI->n == 0;
-  if (!reversed) {             /* is the end below the start? */
-    lm_g_begin(g, 1);
-    if (lm_g_walk(g, 1, &x, 1, LM_E_PAR | LM_E_DEP, -1, -1,
-                  g->pos[HI->v[0]], NULL))
-      return lm_err_set(err, "out of memory");
-    reversed = lm_g_marked(g, 1, HI->v[0]);
-  }
-  lm_err_set(err, "%s is not an ancestor of %s (%s)", g->revs[x]->id,
-             HI->n ? g->revs[HI->v[0]]->id : "base",
-             reversed ? "write the older revision first"
-                      : "they are on different branches");
-  return LM_GRAPH_USAGE;
-}
-
-int lm_graph_range(const struct lm_graph *g, const struct lm_idset *cur,
-                   const char *range, struct lm_idset *out,
-                   struct lm_err *err) {
-  char lo[LABEL_MAX];
-  const char *colon = strchr(range, ':'), *hi;
-  struct lm_idset LO, HI;
-  const struct lm_idset *ulo = &LO, *uhi = &HI;
-  size_t len;
-  int alllo, allhi, curlo, curhi, i, rc;
-  if (colon == NULL || strchr(colon + 1, ':') != NULL) {
-    lm_err_set(err, "expected START:END, START: or :END");
-    return LM_GRAPH_USAGE;
-  }
-  len = (size_t)(colon - range);
-  if (len >= sizeof lo) {
-    lm_err_set(err, "'%.20s...' is too long to name a revision", range);
-    return LM_GRAPH_USAGE;
-  }
-  memcpy(lo, range, len);
-  lo[len] = '\0';
-  hi = colon + 1;
-  curlo = strcmp(lo, "current") == 0;
-  curhi = strcmp(hi, "current") == 0;
-  alllo = lo[0] == '\0' || strcmp(lo, "base") == 0 || (curlo && cur->n == 0);
-  allhi = hi[0] == '\0' || strcmp(hi, "heads") == 0;
-  /* syntax first: a malformed end is wrong whatever the graph holds */
-  if ((!alllo && !curlo && (rc = lm_graph_check_target(lo, 0, err))) ||
-      (!allhi && !curhi && (rc = lm_graph_check_target(hi, 0, err))))
-    return rc;
-  lm_idset_init(&LO);
-  lm_idset_init(&HI);
-  if (curlo) ulo = cur;
-  if (curhi) uhi = cur;
-  /* resolve both ends before marking: resolving uses arrays 1 and 2 */
-  rc = (!alllo && !curlo && resolve_set(g, lo, &LO, err)) ||
-       (!allhi && !curhi && resolve_set(g, hi, &HI, err));
-  if (rc) goto done;
-  /* array 0: ancestors-or-self of the end; 2: descendants-or-self of the
-  ** start */
-  lm_g_begin(g, 0);
-  lm_g_begin(g, 2);
-  if ((!allhi && lm_g_walk(g, 0, uhi->v, uhi->n, LM_E_PAR | LM_E_DEP, -1, -1,
-                           0, NULL)) ||
-      (!alllo && lm_g_walk(g, 2, ulo->v, ulo->n, LM_E_CH | LM_E_DD, -1, -1,
-                           0, NULL))) {
-    rc = lm_err_set(err, "out of memory");
-    goto done;
-  }
-  /* both ends named revisions: the start must lead to the end (`current`
-  ** depends on the database, so it only narrows the listing) */
-  if (!alllo && !allhi && !curlo && !curhi &&
-      (rc = check_order(g, &LO, &HI, err)))
-    goto done;
-  for (i = g->n - 1; i >= 0; i--) {
-    int x = g->topo[i];
-    if ((allhi || lm_g_marked(g, 0, x)) && (alllo || lm_g_marked(g, 2, x)) &&
-        lm_idset_push(out, x)) {
-      rc = lm_err_set(err, "out of memory");
-      goto done;
-    }
-  }
-done:
-  lm_idset_free(&LO);
-  lm_idset_free(&HI);
-  return rc;
-}

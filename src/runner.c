@@ -196,7 +196,13 @@ static int count_pending(struct run *r, struct lm_idset *heads,
 static int read_plan_heads(struct run *r, const struct lm_migrate_opts *o,
                            struct lm_idset *heads, int *pending,
                            int check_table) {
+  int dropped;
   if (lm_run_read_heads(r->h, heads, 0, NULL, check_table)) return 1;
+  /* heads only: a row another row implies is rewritten away by the first
+  ** step (tables written before the version table held heads only) */
+  if ((dropped = lm_graph_normalize_heads(r->g, heads)) < 0)
+    return lm_error("out of memory");
+  r->rewrite_rows = dropped > 0;
   if (o->dir != LM_DOWN) return 0;
   return lm_run_read_pending_data(r->h, pending) ||
          count_pending(r, heads, pending);

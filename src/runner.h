@@ -32,10 +32,19 @@ struct lm_migrate_opts {
 ** the script reaches stdout only when the whole run succeeded. */
 int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o);
 
-/* stamp TARGET [--purge] [--sql]: set the version table without running
+/* What `stamp` was asked: one or more targets, --purge, --sql and, with
+** --sql FROM:TO, the heads it starts from. */
+struct lm_stamp_opts {
+  const char *const *targets;   /* borrowed; ntargets of them */
+  int ntargets;
+  const char *from;       /* --sql FROM (NULL: no rows known) */
+  int purge;
+  int offline;
+};
+
+/* stamp TARGET... [--purge] [--sql]: set the version table without running
 ** scripts. Returns the exit status, as lm_runner_migrate. */
-int lm_runner_stamp(struct lm_host *h, const char *target, int purge,
-                    int offline);
+int lm_runner_stamp(struct lm_host *h, const struct lm_stamp_opts *o);
 
 /* Read the version table into heads (graph indices). A missing table is
 ** no heads. Unknown ids are an error unless unknown_ok, in which case they

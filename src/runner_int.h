@@ -51,6 +51,10 @@ struct run {
   int data_done;                /* its data phase (data, data_downgrade)
                                 ** finished in this run */
   int reported;                 /* an interrupt's outcome was reported */
+  int rewrite_rows;             /* the version table holds rows that are no
+                                ** heads (a dependency written by an older
+                                ** lmigrate): the next lm_run_write_heads
+                                ** rewrites it to exactly the heads */
 };
 
 /* --sql output held back until the run has succeeded (see
@@ -125,7 +129,9 @@ int lm_run_read_heads(struct lm_host *h, struct lm_idset *heads,
 /* Delete every version-table row (stamp). 0, or 1 after printing. */
 int lm_run_delete_heads(struct run *r);
 /* Write the version-table rows that turn heads `from` into `to` (any
-** number of them). 0, or 1 after printing the error. */
+** number of them: UPDATEs paired first, then DELETEs or INSERTs); with
+** r->rewrite_rows, delete every row and insert `to` instead, once.
+** 0, or 1 after printing the error. */
 int lm_run_write_heads(struct run *r, const struct lm_idset *from,
                        const struct lm_idset *to);
 /* Append one history row for revision idx. duration_ms < 0 records NULL

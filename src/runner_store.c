@@ -296,6 +296,14 @@ int lm_run_write_heads(struct run *r, const struct lm_idset *from,
   int i, rc = 0;
   lm_idset_init(&gone);
   lm_idset_init(&added);
+  if (r->rewrite_rows) {
+    /* rows that are no heads: write exactly the heads, once */
+    r->rewrite_rows = 0;
+    if (lm_run_delete_heads(r)) return 1;
+    for (i = 0; rc == 0 && i < to->n; i++)
+      rc = write_head(r, NULL, lm_graph_rev(r->g, to->v[i])->id);
+    return rc;
+  }
   for (i = 0; rc == 0 && i < from->n; i++)
     if (!lm_idset_has(to, from->v[i]) && lm_idset_push(&gone, from->v[i]))
       rc = lm_error("out of memory");

@@ -56,14 +56,14 @@ for _, backend in ipairs(h.each_backend()) do
     it("a malformed target is a usage error, before anything connects", function()
       local dir, url = setup(backend)
       local cases = {
-        { "upgrade +abc", "invalid upgrade target '+abc': N in +N must be a whole number, 1 or more; upgrade targets are head, heads, REV, REV+N, +N, LABEL@head, LABEL@+N, LABEL@base+N or LABEL@REV" },
+        { "upgrade +abc", "invalid upgrade target '+abc': N in +N must be a whole number, 1 or more; upgrade targets are head, heads, REV, REV+N, REV-N, +N, LABEL@head, LABEL@heads, LABEL@head-N, LABEL@+N, LABEL@base+N or LABEL@REV" },
         { "upgrade ++1", "invalid upgrade target '++1': N in +N must be a whole number" },
         { "upgrade +0", "invalid upgrade target '+0': N in +N must be a whole number" },
         { "upgrade @head", "invalid upgrade target '@head': no branch label before '@'" },
-        { "upgrade feature@heads", "invalid upgrade target 'feature@heads': use LABEL@head" },
         { "upgrade heads+1", "invalid upgrade target 'heads+1': heads takes no +N or -N" },
-        { "downgrade feature@-0", "invalid downgrade target 'feature@-0': N in -N must be a whole number, 1 or more; downgrade targets are base, REV, REV-N, -N, LABEL@-N, LABEL@base or LABEL@REV" },
-        { "stamp a:b", "invalid target 'a:b': a revision id, prefix or branch label is 1 to 64 of A-Z a-z 0-9 _" },
+        { "downgrade feature@-0", "invalid downgrade target 'feature@-0': N in -N must be a whole number, 1 or more; downgrade targets are base, REV, REV-N, -N, LABEL@-N, LABEL@base, LABEL@base+N, LABEL@head-N or LABEL@REV" },
+        { "stamp a:b", "stamp: FROM:TO ranges are for --sql (offline) mode" },
+        { "stamp --sql a:b:c", "invalid target 'b:c': a revision id, prefix or branch label is 1 to 64 of A-Z a-z 0-9 _" },
         { "upgrade --sql +1:head", "relative target '+1' needs the current heads" },
       }
       for _, c in ipairs(cases) do
@@ -115,8 +115,8 @@ for _, backend in ipairs(h.each_backend()) do
         { "a:b:c", 2, "history -r a:b:c: expected START:END, START: or :END" },
         { "ccc333:aaa111", 2, "history -r ccc333:aaa111: ccc333 is not an ancestor " ..
                               "of aaa111 (write the older revision first)" },
-        { "+1:", 2, "history -r +1:: relative target '+1' needs the current heads; " ..
-                    "use it with upgrade or downgrade" },
+        { "+1:", 2, "history -r +1:: a relative START is -N (N below the heads) " ..
+                    "and a relative END is +N (N above START)" },
         { "zzz999:", 1, "history -r zzz999:: unknown revision 'zzz999'; see " ..
                         "`lmigrate history` or `lmigrate heads`" },
       }

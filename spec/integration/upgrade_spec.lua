@@ -193,7 +193,8 @@ for _, backend in ipairs(h.each_backend()) do
       local dir, url = setup(backend, chain)
       local r = run(dir, "upgrade nope@head")
       assert.equal(1, r.code)
-      assert.equal("lmigrate: error: unknown branch label 'nope'\n", r.err)
+      assert.equal("lmigrate: error: unknown branch label 'nope': no branch label " ..
+                   "or revision is named so\n", r.err)
       assert.version_is(url, {})
     end)
 

@@ -144,7 +144,10 @@ describe("graph #unit", function()
       assert.same({ "aaa" }, g:resolve("ccc-2"))
       assert.same({ "ccc" }, g:resolve("head-2"))
       assert.same({ "bbb" }, g:resolve("b"))
-      assert.matches("goes past base", errmsg(g.resolve, g, "aaa-1"))
+      -- one step below a base is base (Alembic's _walk); a second is an error
+      assert.same({}, g:resolve("aaa-1"))
+      assert.same({}, g:resolve("ccc-3"))
+      assert.matches("goes past base %(ccc%-3 is already base%)", errmsg(g.resolve, g, "ccc-4"))
     end)
 
     it("walks up to head and back down to base through step_heads", function()
@@ -164,7 +167,16 @@ describe("graph #unit", function()
       assert.same({ "ddd", "ccc", "bbb" }, g:range({}, "bbb:ddd"))
       assert.same({ "eee", "ddd", "ccc" }, g:range({}, "ccc:"))
       assert.same({ "bbb", "aaa" }, g:range({}, ":bbb"))
-      assert.same({ "eee", "ddd", "ccc" }, g:range({ "ccc" }, "current:"))
+      -- current:END lists what is pending, not the current revision
+      assert.same({ "eee", "ddd" }, g:range({ "ccc" }, "current:"))
+      assert.same({ "eee", "ddd" }, g:range({ "ccc" }, "current:head"))
+      assert.same({}, g:range({ "eee" }, "current:head"))
+      assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:range({}, "current:head"))
+      -- relative ends: START -N below the heads, END +N above START
+      assert.same({ "ddd", "ccc", "bbb" }, g:range({}, "bbb:+2"))
+      assert.same({ "eee", "ddd", "ccc" }, g:range({}, "-2:"))
+      assert.same({ "ddd", "ccc" }, g:range({}, "-2:ddd"))
+      assert.same({ "bbb", "aaa" }, g:range({}, ":+2"))
       assert.same({ "ccc", "bbb", "aaa" }, g:range({ "ccc" }, ":current"))
       assert.same({ "eee", "ddd", "ccc", "bbb", "aaa" }, g:range({}, "base:heads"))
       assert.same({ "eee" }, g:range({}, "head:head"))
@@ -219,10 +231,13 @@ describe("graph #unit", function()
 
     it("upgrades label@+N from the branch head or the branch base", function()
       assert.same({ "x1" }, g:plan({ "trunk1" }, "x@+1", "up"))
-      assert.same({ "base0", "trunk1", "x1", "x2" }, g:plan({}, "x@+2", "up"))
+      -- from nothing, x@+N counts from base along x's lineage (Alembic)
+      assert.same({ "base0", "trunk1" }, g:plan({}, "x@+2", "up"))
+      assert.same({ "base0", "trunk1", "x1" }, g:plan({}, "x@+3", "up"))
       assert.same({ "x2" }, g:plan({ "x1", "y2" }, "x@+1", "up"))
       assert.same({ "y2" }, g:plan({ "x1", "y1" }, "y@+1", "up"))
-      assert.same({ "base0", "trunk1", "x1" }, g:plan({}, "x@base+1", "up"))
+      assert.same({ "base0" }, g:plan({}, "x@base+1", "up"))
+      assert.same({ "base0", "trunk1", "x1" }, g:plan({}, "x@base+3", "up"))
       assert.matches("goes past head x2", errmsg(g.plan, g, { "x1" }, "x@+2", "up"))
     end)
 
@@ -246,8 +261,10 @@ describe("graph #unit", function()
 
     it("resolves label@head and label@base", function()
       assert.same({ "x2" }, g:resolve("x@head"))
-      assert.same({ "x1" }, g:resolve("x@base"))
-      assert.same({ "x2" }, g:resolve("x@base+2"))
+      -- label@base is base; label@base+N counts from the lineage's root
+      assert.same({}, g:resolve("x@base"))
+      assert.same({ "trunk1" }, g:resolve("x@base+2"))
+      assert.same({ "x2" }, g:resolve("x@base+4"))
       assert.same({ "y1" }, g:resolve("y"))
     end)
 
@@ -257,9 +274,11 @@ describe("graph #unit", function()
       assert.same({ "x2" }, g:plan({ "x2", "y2" }, "x@-1", "down"))
       local h = run(g, { "x2", "y2" }, "x@-1", "down")
       assert.same({ "x1", "y2" }, h)
+      -- x@base: every root on x's lineage and all that builds on it
       h = run(g, { "x2", "y2" }, "x@base", "down")
+      assert.same({}, h)
+      h = run(g, { "x2", "y2" }, "x@base+2", "down")
       assert.same({ "y2" }, h)
-      assert.same({}, g:plan({ "y2" }, "x@base", "down"))
       local steps
       h, steps = run(g, { "x2", "y2" }, "trunk1", "down")
       assert.same({ "trunk1" }, h)
@@ -289,7 +308,7 @@ describe("graph #unit", function()
       local all = g:range({}, "trunk1:")
       assert.same({ "trunk1", "x1", "x2", "y1", "y2" }, sorted(all))
       assert.equal("trunk1", all[#all])
-      assert.same({ "y2", "y1" }, g:range({}, "y@base:y@head"))
+      assert.same({ "y2", "y1", "trunk1", "base0" }, g:range({}, "y@base:y@head"))
     end)
   end)
 
@@ -365,11 +384,11 @@ describe("graph #unit", function()
       assert.same({ "app3", "lib2" }, sorted(g:heads()))
     end)
 
-    it("applies dependencies first and keeps them as heads", function()
+    it("applies dependencies first and keeps heads only", function()
       local h, steps = run(g, {}, "app2", "up")
       assert.same({ "app1", "app2", "lib1" }, sorted(steps))
       assert_order(g, steps, "up")
-      assert.same({ "app2", "lib1" }, h)
+      assert.same({ "app2" }, h)
       assert.same({}, g:plan(h, "lib1", "up"))
       h = run(g, h, "lib@head", "up")
       assert.same({ "app2", "lib2" }, h)
@@ -380,9 +399,9 @@ describe("graph #unit", function()
       assert.same({ "app2", "lib1" }, steps)
       local h = run(g, { "app2", "lib1" }, "lib@base", "down")
       assert.same({ "app1" }, h)
-      assert.same({ "app2" }, g:plan({ "app2", "lib1" }, "lib1", "down"))
-      h = run(g, { "app2", "lib1" }, "lib1", "down")
-      assert.same({ "app1", "lib1" }, h)
+      -- app2 only depends on lib1, which stays: nothing to take down
+      assert.same({}, g:plan({ "app2" }, "lib1", "down"))
+      assert.same({ "app2" }, g:plan({ "app2" }, "app1", "down"))
       h = run(g, { "app3", "lib2" }, "base", "down")
       assert.same({}, h)
     end)
@@ -521,7 +540,6 @@ describe("graph #unit", function()
         { "@head", "no branch label before '@'" },
         { "feature@", "nothing after '@'" },
         { "a@b@c", "more than one '@'" },
-        { "feature@heads", "use LABEL@head" },
         { "heads+1", "heads takes no +N or -N" },
         { "base-1", "nothing is below base" },
         { "a:b", "a revision id, prefix or branch label is 1 to 64 of A-Z a-z 0-9 _" },
@@ -530,7 +548,7 @@ describe("graph #unit", function()
       for _, c in ipairs(cases) do
         local e = errmsg(g.plan, g, {}, c[1], "up")
         assert.matches(("invalid upgrade target '%s': %s"):format(c[1], c[2]), e, 1, true)
-        assert.matches("; upgrade targets are head, heads, REV, REV+N, +N, LABEL@head", e, 1, true)
+        assert.matches("; upgrade targets are head, heads, REV, REV+N, REV-N, +N, LABEL@head", e, 1, true)
       end
       assert.matches("invalid downgrade target '-x': N in -N must be a whole number",
         errmsg(g.plan, g, { "ccc" }, "-x", "down"), 1, true)
@@ -589,7 +607,8 @@ describe("graph #unit", function()
         errmsg(g.plan, g, {}, "featrue", "up"), 1, true)
       assert.matches("unknown branch label 'featur' (did you mean 'feature'?)",
         errmsg(g.plan, g, {}, "featur@head", "up"), 1, true)
-      assert.matches("unknown branch label 'zzzzzz'$", errmsg(g.plan, g, {}, "zzzzzz@head", "up"))
+      assert.matches("unknown branch label 'zzzzzz': no branch label or revision is named so",
+        errmsg(g.plan, g, {}, "zzzzzz@head", "up"), 1, true)
     end)
 
     it("otherwise point to history and heads", function()
@@ -630,8 +649,10 @@ describe("graph #unit", function()
     it("refuses a malformed end or shape", function()
       local g = core.graph { rev("aaa"), rev("bbb", "aaa") }
       assert.matches("expected START:END, START: or :END", errmsg(g.range, g, {}, "a:b:c"), 1, true)
-      assert.matches("relative target '+1' needs the current heads",
+      assert.matches("a relative START is -N (N below the heads) and a relative END is +N",
         errmsg(g.range, g, {}, "+1:"), 1, true)
+      assert.matches("a relative START is -N", errmsg(g.range, g, {}, "aaa:-1"), 1, true)
+      assert.matches("goes past head bbb", errmsg(g.range, g, {}, "aaa:+2"), 1, true)
       assert.matches("invalid target 'a@'", errmsg(g.range, g, {}, ":a@"), 1, true)
       assert.matches("unknown revision 'zzz'", errmsg(g.range, g, {}, "zzz:"), 1, true)
     end)
