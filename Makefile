@@ -163,6 +163,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(filter-out fuzz/fuzz_common.c,$(wildcard fuzz/fuzz_*.c)))
+# Debian 12: clang, and the libFuzzer runtime (libclang_rt.fuzzer) apart.
+FUZZ_DEPS    ?= clang libclang-rt-14-dev
 
 fuzz-bins: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 
@@ -170,7 +172,8 @@ $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.c fuzz/fuzz.h $(CORE_OBJS)
 	mkdir -p $(BUILD)/fuzz
 	$(CC) $(ALL_CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< fuzz/fuzz_common.c $(CORE_OBJS) $(LIBDIRS) $(LIBS)
 
-fuzz: deps
+fuzz:
+	@sh scripts/deps.sh $(FUZZ_DEPS)
 	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_FLAGS)" LDFLAGS="-fsanitize=address,undefined" fuzz-bins
 	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh build-fuzz $(FUZZ_NAMES)
 

@@ -67,3 +67,25 @@ for _, p in ipairs(lines("ls templates/*/lmigrate.lua")) do
 put("fuzz_graph", "a - - -\nb a - -\nc b - -\n\nhead\nheads\nbase\n+1\n-1\nb\nc-1\na+2\n:b\na:\nb:c\n")
 put("fuzz_graph", "a - - -\nb a - feat\nc a - main\nd b,c - -\ne - d -\n\n=b\nfeat@head\nfeat@+1\nmain@base\nfeat@-1\nmain@base+1\nfeat@c\nheads\nd\nbase:head\n-2\ne\n")
 put("fuzz_graph", "a1 - - x\na2 a1 - -\nb1 - - y\nb2 b1 a2 -\n\n=heads\nx@head\ny@head\nb2-1\nx@a2\ncurrent\ncurrent:heads\n:current\n")
+
+-- config: every key the loader reads, and the -x table
+put("fuzz_config", [[
+local x = ...
+return {
+  url = x.db or "sqlite:app.db",
+  version_locations = { "versions", "more" },
+  version_table = "my_version", version_table_schema = "public",
+  transaction_per_migration = false,
+  lock_timeout = 1.5, ddl_lock_timeout = 0, statement_timeout = 30,
+  lock_retries = 2, revision_template = "tmpl.lua",
+  hooks = {
+    before_upgrade = function(ctx) end, after_upgrade = function(ctx) end,
+    before_revision = function(ctx) end, after_revision = function(ctx) end,
+    on_error = function(ctx) end,
+  },
+}
+]])
+put("fuzz_config", 'return { script_location = "versions", url = "postgresql://u:p@h/db" }\n')
+put("fuzz_config", 'local x = ... if x.env == "test" then return { url = "sqlite::memory:" } end\nreturn {}\n')
+put("fuzz_config", 'return { script_location = "versions", version_locations = { "v" } }\n')
+put("fuzz_config", 'return { hooks = { on_eror = function() end } }\n')
