@@ -42,7 +42,7 @@ static struct urlbox *newbox(lua_State *L) {
 
 /* url_parse(s) -> {kind=, path=, raw=, redacted=}; raises on a bad URL. */
 static int core_url_parse(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  const char *s = lm_core_checkstring(L, 1);
   struct urlbox *b = newbox(L);
   struct lm_err err;
 
@@ -65,7 +65,7 @@ static int core_url_parse(lua_State *L) {
 
 /* url_redact(s) -> s with any password shown as ***. */
 static int core_url_redact(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  const char *s = lm_core_checkstring(L, 1);
   struct urlbox *b = newbox(L);
 
   b->text = lm_url_redact(s);
@@ -77,7 +77,7 @@ static int core_url_redact(lua_State *L) {
 /* url_mask(url, text) -> text with the parsed url's raw form and its
 ** passwords masked (lm_url_mask); raises on a bad URL. */
 static int core_url_mask(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1), *text = luaL_checkstring(L, 2);
+  const char *s = lm_core_checkstring(L, 1), *text = lm_core_checkstring(L, 2);
   struct urlbox *b = newbox(L);
   struct lm_err err;
   lm_err_clear(&err);
