@@ -140,14 +140,8 @@ static int off_exec(struct lm_conn *conn, const char *sql, int nparams,
   struct offline_conn *c = (struct offline_conn *)conn;
   struct lm_sqlbuf sb;
   size_t n;
-  int rc, open_comment, i;
+  int rc, open_comment;
   if (changes) *changes = 0;
-  for (i = 0; i < nparams; i++)
-    if (params[i].type == LM_VTEXT &&
-        memchr(params[i].s, '\0', params[i].n) != NULL)
-      /* a NUL in a SQL script ends it for the database's shell */
-      return lm_err_set(err, "parameter $%d contains a NUL byte, which a "
-                        "SQL script cannot hold", i + 1);
   lm_sb_init(&sb);
   if (substitute(conn->dialect, &sb, sql, nparams, params, &open_comment,
                  err)) {

@@ -126,10 +126,6 @@ for _, backend in ipairs(h.each_backend()) do
             "a NUL byte, which PostgreSQL text cannot hold", r.err, 1, true)
           assert.same({ { "1", "a" }, { "2", "b" } }, rows())
         end
-        local o = run("upgrade aaa111:bbb222 --sql")
-        assert.equal(1, o.code, o.out)
-        assert.matches("parameter $1 contains a NUL byte, which a SQL script cannot hold",
-          o.err, 1, true)
       end)
     end)
 
