@@ -8,6 +8,8 @@
 #   make bench           bench/run.sh: heads/upgrade/current timings
 #   make install         PREFIX=/usr/local DESTDIR= (LuaRocks passes INST_*)
 #   make deps            install missing Debian packages (scripts/deps.sh)
+#   make fuzz            build the libFuzzer harnesses (fuzz/) in build-fuzz/
+#                        and run each for FUZZ_SECONDS (default 60)
 #
 # LuaRocks passes CFLAGS, LIBFLAG, LUA_INCDIR, ... and INST_* on the command
 # line; the defaults below make a standalone build work.
@@ -77,7 +79,7 @@ WITH_PG    = bash spec/support/with-pg.sh
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: FORCE all clean deps test unit integration asan asan-test demo bench install uninstall
+.PHONY: FORCE all clean deps test unit integration asan asan-test demo bench install uninstall fuzz fuzz-bins
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/lmigrate $(BUILD)/lib/lmigrate/core.so
@@ -161,6 +163,30 @@ bench: deps
 	$(WITH_PG) sh -c 'bash bench/run.sh && bash bench/rebuild.sh && bash bench/backfill.sh'
 
 
+# --- fuzzing ------------------------------------------------------------------
+
+# make fuzz: every fuzz/fuzz_*.c harness (libFuzzer, clang) linked against
+# the core objects built with ASan/UBSan and coverage in build-fuzz/, then
+# fuzz/run.sh runs each for FUZZ_SECONDS over its seed corpus
+# (fuzz/corpus/<harness>/; new inputs go to build-fuzz/corpus/<harness>/).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_NAMES   := $(patsubst fuzz/%.c,%,$(filter-out fuzz/fuzz_common.c,$(wildcard fuzz/fuzz_*.c)))
+# Debian 12: clang, and the libFuzzer runtime (libclang_rt.fuzzer) apart.
+FUZZ_DEPS    ?= clang libclang-rt-14-dev
+
+fuzz-bins: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.c fuzz/fuzz.h $(CORE_OBJS)
+	mkdir -p $(BUILD)/fuzz
+	$(CC) $(ALL_CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< fuzz/fuzz_common.c $(CORE_OBJS) $(LIBDIRS) $(LIBS)
+
+fuzz:
+	@sh scripts/deps.sh $(FUZZ_DEPS)
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_FLAGS)" LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh build-fuzz $(FUZZ_NAMES)
+
 # --- install -----------------------------------------------------------------
 
 LUA_MODULES := $(LUAMOD_FILES)
@@ -184,6 +210,6 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INST_LUADIR)/,$(patsubst lua/%,%,$(LUA_MODULES)))
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 FORCE:

@@ -48,6 +48,10 @@ static int rawfield(lua_State *L, const char *key) {
 static int get_string(lua_State *L, const char *path, const char *key,
                       char **out) {
   int t = rawfield(L, key);
+  if (t == LUA_TSTRING && strlen(lua_tostring(L, -1)) != lua_rawlen(L, -1)) {
+    lua_pop(L, 1);
+    return lm_error("%s: '%s' must not contain a NUL byte", path, key);
+  }
   if (t == LUA_TSTRING) {
     free(*out);
     *out = xstrdup(lua_tostring(L, -1));
@@ -115,6 +119,10 @@ static int check_hooks(lua_State *L, const char *path) {
   while (lua_next(L, -3)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
     int i, known = 0;
+    if (lua_type(L, -2) == LUA_TSTRING && strlen(k) != lua_rawlen(L, -2)) {
+      lua_pop(L, 4);
+      return lm_error("%s: hook name '%s' contains a NUL byte", path, k);
+    }
     for (i = 0; hook_names[i]; i++)
       if (strcmp(k, hook_names[i]) == 0) known = 1;
     if (!known) {
@@ -167,6 +175,11 @@ static int get_locations(lua_State *L, struct lm_config *c) {
         return lm_error("%s: version_locations[%lld] must be a string",
                         c->path, (long long)i);
       }
+      if (strlen(lua_tostring(L, -1)) != lua_rawlen(L, -1)) {
+        lua_pop(L, 2);
+        return lm_error("%s: version_locations[%lld] must not contain a NUL "
+                        "byte", c->path, (long long)i);
+      }
       if (add_location(c, lua_tostring(L, -1))) return 1;
       lua_pop(L, 1);
     }
@@ -215,6 +228,11 @@ static int read_table(struct lm_host *h) {
                       c->path);
     }
     k = lua_tostring(L, -1);
+    if (strlen(k) != lua_rawlen(L, -1)) {
+      int rc = lm_error("%s: key '%s' contains a NUL byte", c->path, k);
+      lua_pop(L, 1);
+      return rc;
+    }
     for (i = 0; config_keys[i]; i++)
       if (strcmp(k, config_keys[i]) == 0) known = 1;
     if (!known) {
@@ -301,7 +319,8 @@ static int check_locations(const struct lm_config *c) {
 static int run_chunk(struct lm_host *h, const char *path) {
   lua_State *L = h->L;
   if (luaL_loadfilex(L, path, "t") != LUA_OK) {
-    int rc = lm_error("%s", lua_tostring(L, -1));
+    const char *msg = lua_tostring(L, -1);
+    int rc = lm_load_error(path, msg, strstr(msg, "binary chunk") != NULL);
     lua_pop(L, 1);
     return rc;
   }

@@ -14,5 +14,8 @@ void lm_core_op(lua_State *L);       /* core_op.c: render, connect, null */
 void lm_core_rebuild(lua_State *L);  /* core_rebuild.c: rebuild */
 
 int luaopen_lmigrate_core(lua_State *L);
+/* luaL_checkstring that refuses a string holding a NUL byte (the C side
+** would see it cut there). */
+const char *lm_core_checkstring(lua_State *L, int arg);
 
 #endif

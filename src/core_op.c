@@ -67,7 +67,7 @@ static int call_with_op(lua_State *L, int fidx, struct lm_opctx *ctx,
 
 /* render(dialect_name, fn, [transactional], [x]) -> sql text */
 static int core_render(lua_State *L) {
-  const char *dname = luaL_checkstring(L, 1);
+  const char *dname = lm_core_checkstring(L, 1);
   struct lm_connect_opts opts;
   struct lm_url url;
   struct lm_err err;
@@ -120,7 +120,7 @@ static int conn_close(lua_State *L) {
 
 /* connect(url) -> conn */
 static int core_connect(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  const char *s = lm_core_checkstring(L, 1);
   const struct lm_backend *be;
   struct lm_connect_opts opts;
   struct lm_err err;

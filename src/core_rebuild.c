@@ -159,8 +159,8 @@ static struct lm_alter *read_alters(lua_State *L, int ai, int anchor,
 ** sql = offline text or nil, foreign_keys = PRAGMA foreign_keys after }.
 ** opts: copy_from, foreign_keys (turn them on first), offline. */
 static int core_rebuild(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  const char *table = luaL_checkstring(L, 2);
+  const char *path = lm_core_checkstring(L, 1);
+  const char *table = lm_core_checkstring(L, 2);
   const char *copy_from = NULL;
   int foreign_keys = 0, offline = 0, n, anchor, rc;
   struct lm_connect_opts opts;

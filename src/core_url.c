@@ -1,5 +1,5 @@
 /*
-** core_url.c: the url_parse and url_redact functions of lmigrate.core,
+** core_url.c: the url_parse, url_redact and url_mask functions of lmigrate.core,
 ** thin Lua wrappers over url.c for the unit specs.
 ** C-owned results live in a userdata box with __gc, so a Lua error (even
 ** out of memory while building the result) never leaks them.
@@ -42,7 +42,7 @@ static struct urlbox *newbox(lua_State *L) {
 
 /* url_parse(s) -> {kind=, path=, raw=, redacted=}; raises on a bad URL. */
 static int core_url_parse(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  const char *s = lm_core_checkstring(L, 1);
   struct urlbox *b = newbox(L);
   struct lm_err err;
 
@@ -65,7 +65,7 @@ static int core_url_parse(lua_State *L) {
 
 /* url_redact(s) -> s with any password shown as ***. */
 static int core_url_redact(lua_State *L) {
-  const char *s = luaL_checkstring(L, 1);
+  const char *s = lm_core_checkstring(L, 1);
   struct urlbox *b = newbox(L);
 
   b->text = lm_url_redact(s);
@@ -74,7 +74,23 @@ static int core_url_redact(lua_State *L) {
   return 1;
 }
 
+/* url_mask(url, text) -> text with the parsed url's raw form and its
+** passwords masked (lm_url_mask); raises on a bad URL. */
+static int core_url_mask(lua_State *L) {
+  const char *s = lm_core_checkstring(L, 1), *text = lm_core_checkstring(L, 2);
+  struct urlbox *b = newbox(L);
+  struct lm_err err;
+  lm_err_clear(&err);
+  if (lm_url_parse(s, &b->url, &err) != 0)
+    return luaL_error(L, "%s", err.msg);
+  b->text = lm_url_mask(&b->url, text);
+  if (b->text == NULL) return luaL_error(L, "out of memory");
+  lua_pushstring(L, b->text);
+  return 1;
+}
+
 static const luaL_Reg url_funcs[] = {
+  {"url_mask", core_url_mask},
   {"url_parse", core_url_parse},
   {"url_redact", core_url_redact},
   {NULL, NULL}

@@ -16,6 +16,8 @@
 #include "log.h"
 #include "op.h"
 
+static void install_no_exit(struct lm_host *h);
+
 struct lm_host *lm_host_new(void) {
   struct lm_host *h = calloc(1, sizeof *h);
   if (h == NULL) return NULL;
@@ -34,6 +36,7 @@ struct lm_host *lm_host_new(void) {
   h->ddl_lock_timeout_opt = -1;
   h->statement_timeout_opt = -1;
   lm_op_openlib(h->L);
+  install_no_exit(h);
   return h;
 }
 
@@ -95,11 +98,23 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
-/* Count hook: stop a running script once Ctrl-C or SIGTERM arrived. */
+/* Count hook: stop a running script once Ctrl-C or SIGTERM arrived. The
+** interrupt must not be catchable by the script: once the flag is up the
+** hook fires on every instruction and every new line and raises again, so
+** a pcall (or xpcall handler) in the script that catches the first error
+** is stopped by the next one, all the way out to lm_host_pcall. */
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (lm_interrupted) {
-    lua_sethook(L, NULL, 0, 0);
+    const int every = LUA_MASKCOUNT | LUA_MASKLINE;
+    /* A coroutine stopped here returns to the main thread, which must
+    ** not run on for up to a count's worth of instructions either. */
+    lua_State *main;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    if (main != NULL && main != L) lua_sethook(main, interrupt_hook, every, 1);
+    lua_sethook(L, interrupt_hook, every, 1);
     luaL_error(L, "interrupted");
   }
 }
@@ -115,7 +130,44 @@ int lm_host_pcall(struct lm_host *h, int nargs, int nresults) {
   rc = lua_pcall(L, nargs, nresults, base);
   lua_sethook(L, NULL, 0, 0);
   lua_remove(L, base);
+  if (rc == LUA_OK && lm_interrupted) {
+    /* The function returned although the signal arrived while it ran
+    ** (it caught the error, or was between hook counts): its work is
+    ** not done, whatever it says. */
+    if (nresults != LUA_MULTRET) lua_pop(L, nresults);
+    else lua_settop(L, base - 1);
+    lua_pushliteral(L, "interrupted");
+    return 1;
+  }
   return rc != LUA_OK;
+}
+
+/* os.exit in a script's environment (upvalue 1: the host): ending the
+** process from a revision, a hook or the config would end lmigrate with
+** the script's status and no account of what was done, so it raises
+** instead, naming where it was called. */
+static int no_exit(lua_State *L) {
+  struct lm_host *h = lua_touserdata(L, lua_upvalueindex(1));
+  lua_Debug ar;
+  const char *where = "a revision";
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) &&
+      h->cfg.path != NULL && ar.source[0] == '@' &&
+      strcmp(ar.source + 1, h->cfg.path) == 0)
+    where = h->cfg.path;
+  return luaL_error(L, "os.exit is not allowed in %s; raise an error "
+                    "instead (error(\"...\"))", where);
+}
+
+/* Replace os.exit in the shared globals (revisions read them through
+** their environment, the config runs in them). */
+static void install_no_exit(struct lm_host *h) {
+  lua_State *L = h->L;
+  if (lua_getglobal(L, "os") == LUA_TTABLE) {
+    lua_pushlightuserdata(L, h);
+    lua_pushcclosure(L, no_exit, 1);
+    lua_setfield(L, -2, "exit");
+  }
+  lua_pop(L, 1);
 }
 
 int lm_host_add_x(struct lm_host *h, const char *kv) {

@@ -4,6 +4,7 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "host.h"
 #include "log.h"
@@ -29,6 +30,22 @@ int lm_usage_error(const char *fmt, ...) {
   vreport("error", fmt, ap);
   va_end(ap);
   return 2;
+}
+
+int lm_load_error(const char *path, const char *msg, int binary) {
+  size_t n = strlen(path);
+  if (binary)
+    return lm_error("%s: is a precompiled (binary) Lua chunk; lmigrate "
+                    "loads Lua source only: keep the .lua source file "
+                    "here instead", path);
+  /* Lua shortens a long chunk name to "...<tail>" */
+  if ((strncmp(msg, path, n) == 0 && msg[n] == ':') ||
+      strncmp(msg, "...", 3) == 0)
+    return lm_error("%s", msg);
+  if (strstr(msg, "C stack overflow") != NULL)
+    return lm_error("%s: %s (nesting too deep: split the nested tables or "
+                    "expressions)", path, msg);
+  return lm_error("%s: %s", path, msg);
 }
 
 void lm_warn(const char *fmt, ...) {

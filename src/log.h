@@ -16,6 +16,11 @@ int lm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, returns 2: a usage error. */
 int lm_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the error of compiling the Lua file path (Lua's message msg),
+** always naming the file: Lua leaves it out for a precompiled chunk
+** (binary: say so and what to do) and for a C stack overflow in the
+** parser (a too deeply nested constructor or expression). Returns 1. */
+int lm_load_error(const char *path, const char *msg, int binary);
 /* Progress line on stdout unless h->verbosity < 0. */
 void lm_info(const struct lm_host *h, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));

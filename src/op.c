@@ -145,6 +145,27 @@ const char *lm_op_checkname(lua_State *L, int arg, const char *what) {
   return s;
 }
 
+/* Raise (as a bad argument argn, so the message names the op and the
+** revision's file:line) when the string s of len bytes holds a NUL byte:
+** SQL text, names and file names reach the database and the file system
+** as C strings, where everything after the NUL would silently be lost. */
+void lm_op_check_nul(lua_State *L, int argn, const char *what, const char *s,
+                     size_t len) {
+  size_t at = strlen(s);
+  if (at != len)
+    luaL_argerror(L, argn, lua_pushfstring(L, "%s contains a NUL byte (at "
+                  "byte %d); everything after it would be lost: remove it",
+                  what, (int)at + 1));
+}
+
+/* Any string at stack index arg (empty allowed) without NUL bytes. */
+const char *lm_op_checktext(lua_State *L, int arg, const char *what) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  lm_op_check_nul(L, arg, what, s, len);
+  return s;
+}
+
 /* Raise for the unknown option key at the top of the stack. */
 void lm_op_unknown_key(lua_State *L, const char *key, const char *fname,
                         const char *const *valid) {
@@ -179,8 +200,12 @@ void lm_op_check_keys(lua_State *L, int idx, const char *fname,
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      const char *key = lua_tostring(L, -1);
+      size_t len;
+      const char *key = lua_tolstring(L, -1, &len);
       int i, found = 0;
+      if (strlen(key) != len)
+        luaL_error(L, "option name '%s' in the options for %s contains a NUL "
+                   "byte", key, fname);
       for (i = 0; valid[i] && !found; i++) found = strcmp(key, valid[i]) == 0;
       if (!found) lm_op_unknown_key(L, key, fname, valid);
     } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
@@ -216,9 +241,16 @@ int lm_op_opt_bool(lua_State *L, int idx, int argn, const char *key,
 const char *lm_op_opt_string(lua_State *L, int idx, int argn,
                              const char *key) {
   const char *s = NULL;
+  size_t len;
   lua_getfield(L, idx, key);
-  if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
-  else if (!lua_isnil(L, -1)) lm_op_bad_type(L, argn, key, "a string", -1);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len)
+      lm_op_check_nul(L, argn, lua_pushfstring(L, "option '%s'", key), s,
+                      len);
+  } else if (!lua_isnil(L, -1)) {
+    lm_op_bad_type(L, argn, key, "a string", -1);
+  }
   lua_pop(L, 1);
   return s;
 }
@@ -278,6 +310,11 @@ void lm_op_check_column(lua_State *L, int arg, const char *fname,
   if (!lua_isnil(L, -1)) {
     if (lm_value_from_lua(L, -1, &col->default_value))
       lm_op_bad_type(L, arg, "default", "a string, number, boolean or op.null", -1);
+    if (col->default_value.type == LM_VTEXT &&
+        strlen(col->default_value.s) != col->default_value.n)
+      lm_op_check_nul(L, arg, lua_pushfstring(L, "column \"%s\": option "
+                      "'default'", col->name), col->default_value.s,
+                      col->default_value.n);
     col->has_default = 1;
   }
   lua_pop(L, 1);
@@ -449,7 +486,7 @@ static int op_drop_index(lua_State *L) {
 
 static int op_execute(lua_State *L) {
   struct lm_opctx *ctx = lm_op_checkctx(L);
-  const char *sql = luaL_checkstring(L, 1);
+  const char *sql = lm_op_checktext(L, 1, "sql");
   struct lm_value *params;
   struct lm_err err;
   long long changes = 0;
@@ -504,7 +541,7 @@ static struct rows *newrows(lua_State *L, struct lm_opctx *ctx) {
 ** open cursor. */
 static struct rows *start_query(lua_State *L, const char *fname) {
   struct lm_opctx *ctx = lm_op_checkctx(L);
-  const char *sql = luaL_checkstring(L, 1);
+  const char *sql = lm_op_checktext(L, 1, "sql");
   struct lm_value *params;
   struct lm_err err;
   struct rows *r;

@@ -257,6 +257,10 @@ static void result_sig(lua_State *L, struct walk *w, int maxcols) {
       lm_walk_error(L, w, "fn must return a table of column = value (or "
                     "nil to skip the row), with column names as keys");
     col = lua_tostring(L, -2);
+    if (strlen(col) != lua_rawlen(L, -2))
+      lm_walk_error(L, w, lua_pushfstring(L, "fn returned column \"%s\" "
+                                          "with a NUL byte in its name",
+                                          col));
     if (!lm_walk_has_column(L, col))
       lm_walk_error(L, w, lua_pushfstring(L, "fn returned column \"%s\", "
                                           "which the table does not have",

@@ -62,6 +62,9 @@ static void check_opts(lua_State *L, const char *fname,
       luaL_error(L, "op.%s: unexpected %s key in the options", fname,
                  luaL_typename(L, -1));
     key = lua_tostring(L, -1);
+    if (strlen(key) != lua_rawlen(L, -1))
+      luaL_error(L, "op.%s: option name '%s' contains a NUL byte", fname,
+                 key);
     for (i = 0; valid[i] && !found; i++) found = strcmp(key, valid[i]) == 0;
     if (!found) lm_op_unknown_key(L, key, fname, valid);
   }
@@ -81,10 +84,16 @@ static const char *ident_at(lua_State *L, int idx, const char *fname,
 static const char *opt_str(lua_State *L, const char *fname, const char *key) {
   const char *s = NULL;
   int t = lua_getfield(L, S_OPTS, key);
-  if (t == LUA_TSTRING) s = lua_tostring(L, -1);
-  else if (t != LUA_TNIL)
+  if (t == LUA_TSTRING) {
+    s = lua_tostring(L, -1);
+    if (strlen(s) != lua_rawlen(L, -1))
+      luaL_error(L, "op.%s: option '%s' contains a NUL byte (at byte %d); "
+                 "everything after it would be lost: remove it", fname, key,
+                 (int)strlen(s) + 1);
+  } else if (t != LUA_TNIL) {
     luaL_error(L, "op.%s: option '%s' must be a string, got %s", fname, key,
                luaL_typename(L, -1));
+  }
   lua_pop(L, 1);
   return s;
 }

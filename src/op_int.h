@@ -46,6 +46,11 @@ void lm_op_run_ddl(lua_State *L, struct lm_opctx *ctx, const char *what,
 /* Argument checking (see op.c). Strings returned are borrowed from the
 ** Lua stack / the option table. */
 const char *lm_op_checkname(lua_State *L, int arg, const char *what);
+/* Any string at arg without NUL bytes (SQL text, a comment); raises
+** "bad argument #arg to 'op' (what contains a NUL byte ...)". */
+const char *lm_op_checktext(lua_State *L, int arg, const char *what);
+void lm_op_check_nul(lua_State *L, int argn, const char *what, const char *s,
+                     size_t len);
 void lm_op_check_keys(lua_State *L, int idx, const char *fname,
                       const char *const *valid, int npos);
 void lm_op_unknown_key(lua_State *L, const char *key, const char *fname,

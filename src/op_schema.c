@@ -180,8 +180,10 @@ static int op_alter_column(lua_State *L) {
   lua_pop(L, 1);
   lua_getfield(L, o, "server_default");
   if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len;
     a.set_default = 1;
-    a.server_default = lua_tostring(L, -1);
+    a.server_default = lua_tolstring(L, -1, &len);
+    lm_op_check_nul(L, o, "option 'server_default'", a.server_default, len);
   } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
     a.set_default = -1;
   } else if (!lua_isnil(L, -1)) {
@@ -190,8 +192,11 @@ static int op_alter_column(lua_State *L) {
   }
   lua_pop(L, 1);
   lua_getfield(L, o, "comment");
-  if (lua_type(L, -1) == LUA_TSTRING) comment = lua_tostring(L, -1);
-  else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) drop_comment = 1;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len;
+    comment = lua_tolstring(L, -1, &len);
+    lm_op_check_nul(L, o, "option 'comment'", comment, len);
+  } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) drop_comment = 1;
   else if (!lua_isnil(L, -1))
     lm_op_bad_type(L, o, "comment", "a string, or false to drop it", -1);
   lua_pop(L, 1);
@@ -371,7 +376,7 @@ static int finish(lua_State *L, struct lm_opctx *ctx, const char *what,
 static int op_create_table_comment(lua_State *L) {
   struct lm_opctx *ctx = lm_op_checkctx(L);
   const char *table = lm_op_checkname(L, 1, "table name");
-  const char *text = luaL_checkstring(L, 2);
+  const char *text = lm_op_checktext(L, 2, "comment");
   struct lm_sqlbuf *sb = lm_op_newsb(L);
   struct lm_err err;
   lm_err_clear(&err);
@@ -474,6 +479,13 @@ static const char **bulk_columns(lua_State *L, int rows, int o, int *ncols) {
       lua_pop(L, 1);
       if (lua_type(L, -1) != LUA_TSTRING)
         luaL_argerror(L, 2, "row 1 has a key that is not a column name");
+      else {
+        size_t len;
+        const char *k = lua_tolstring(L, -1, &len);
+        if (strlen(k) != len)
+          lm_op_check_nul(L, 2, lua_pushfstring(L, "row 1's column name "
+                        "\"%s\"", k), k, len);
+      }
       n++;
     }
     if (n == 0) luaL_argerror(L, 2, "row 1 has no columns");

@@ -12,7 +12,13 @@
 **
 ** str is u32 length, the bytes, a NUL; ostr uses length 0xffffffff for
 ** NULL. Invariant: a malformed or truncated file only causes misses.
+**
+** The cache directory is pruned whenever a cache file is written: files
+** unused for PRUNE_AGE (a cache file's mtime is its last use: a run that
+** reads it unchanged touches it once a day) go, then the oldest until the
+** directory holds at most PRUNE_CAP bytes.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +38,9 @@
 #define TRAILER "end\n"
 #define NOSTR 0xffffffffu
 #define MAX_FILE (256L * 1024 * 1024)
+#define DAY (24L * 3600)
+#define PRUNE_AGE (30 * DAY)                /* unused this long: deleted */
+#define PRUNE_CAP (64LL * 1024 * 1024)      /* bytes kept in the directory */
 
 struct kept {
   int loc;
@@ -529,6 +538,85 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+/* 1 when name is one of our files: 64 hex digits + ".cache", optionally
+** followed by a mkstemp suffix (".XXXXXX", a write that died). */
+static int cache_name(const char *name, int *tmp) {
+  size_t i, n = strlen(name);
+  for (i = 0; i < 64; i++)
+    if (!((name[i] >= '0' && name[i] <= '9') ||
+          (name[i] >= 'a' && name[i] <= 'f')))
+      return 0;
+  if (strncmp(name + 64, ".cache", 6) != 0) return 0;
+  *tmp = n != 70;
+  return n == 70 || (n == 77 && name[70] == '.');
+}
+
+struct aged {
+  char *name;                        /* owned */
+  long long mtime, size;
+};
+
+static int older_first(const void *a, const void *b) {
+  const struct aged *x = a, *y = b;
+  return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+/* Delete, in the cache directory, our files unused for PRUNE_AGE (a
+** leftover temp file after a day), then the least recently used until at
+** most PRUNE_CAP bytes remain; `keep` (a file name in dir) always stays.
+** Other files are never touched. Failures are ignored. */
+static void prune(const char *dir, const char *keep) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  struct aged *v = NULL;
+  long long now = (long long)time(NULL), total = 0;
+  int n = 0, cap = 0, i, dfd;
+  if (d == NULL) return;
+  dfd = dirfd(d);
+  while ((e = readdir(d)) != NULL) {
+    struct stat st;
+    int tmp;
+    if (!cache_name(e->d_name, &tmp) || strcmp(e->d_name, keep) == 0 ||
+        fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+      continue;
+    if ((long long)st.st_mtime < now - (tmp ? DAY : PRUNE_AGE)) {
+      unlinkat(dfd, e->d_name, 0);
+      continue;
+    }
+    total += (long long)st.st_size;
+    if (n == cap) {
+      struct aged *p = realloc(v, sizeof *p * (size_t)(cap ? cap * 2 : 16));
+      if (p == NULL) break;
+      v = p;
+      cap = cap ? cap * 2 : 16;
+    }
+    if ((v[n].name = strdup(e->d_name)) == NULL) break;
+    v[n].mtime = (long long)st.st_mtime;
+    v[n].size = (long long)st.st_size;
+    n++;
+  }
+  {
+    struct stat st;
+    if (fstatat(dfd, keep, &st, 0) == 0) total += (long long)st.st_size;
+  }
+  if (n > 0) qsort(v, (size_t)n, sizeof *v, older_first);
+  for (i = 0; i < n && total > PRUNE_CAP; i++)
+    if (unlinkat(dfd, v[i].name, 0) == 0) total -= v[i].size;
+  for (i = 0; i < n; i++) free(v[i].name);
+  free(v);
+  closedir(d);
+}
+
+/* Mark the cache file as used (its mtime is its last use) when that was
+** more than a day ago, so pruning keeps caches that are read but no
+** longer rewritten. */
+static void touch_used(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && (long long)st.st_mtime < (long long)time(NULL) - DAY)
+    utimensat(AT_FDCWD, path, NULL, 0);
+}
+
 int lm_revcache_save(struct lm_revcache *c) {
   struct wbuf b = {NULL, 0, 0, 0};
   char *tmp;
@@ -537,8 +625,10 @@ int lm_revcache_save(struct lm_revcache *c) {
   if (c == NULL) return 0;
   if (c->oom) return 1;
   if (c->buf != NULL && !c->bad && c->kept_new == 0 &&
-      (uint32_t)c->kept_hits == c->nold)
+      (uint32_t)c->kept_hits == c->nold) {
+    touch_used(c->path);
     return 0;                          /* the file already says this */
+  }
   put(&b, MAGIC, sizeof MAGIC - 1);
   put_u32(&b, FORMAT);
   put(&b, &endian, sizeof endian);
@@ -558,6 +648,7 @@ int lm_revcache_save(struct lm_revcache *c) {
     if (!bad && rename(tmp, c->path) == 0) rc = 0;
     else unlink(tmp);
   }
+  if (rc == 0) prune(c->dir, c->path + strlen(c->dir) + 1);
   free(tmp);
   free(b.p);
   return rc;

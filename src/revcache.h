@@ -4,7 +4,9 @@
 ** the metadata the loader read from it, so that an unchanged file need not
 ** be compiled by Lua just to learn its id and parents. One cache file per
 ** set of version locations, under ${XDG_CACHE_HOME:-$HOME/.cache}/lmigrate/;
-** never inside the project. Every failure to read or write it is silent:
+** never inside the project; writing one prunes the directory (files
+** unused for 30 days, then the oldest past 64 MiB). Every failure to read
+** or write it is silent:
 ** the caller then simply compiles the file, as without a cache.
 */
 #ifndef LM_REVCACHE_H

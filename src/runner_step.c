@@ -86,6 +86,12 @@ static int call_revision(struct run *r, int idx, const char *fname,
       rc = 1;
     }
   }
+  if (rc == 0 && lm_interrupted) {
+    /* The signal arrived after the function returned: its transaction
+    ** must not commit. */
+    lua_pushliteral(L, "interrupted");
+    rc = 1;
+  }
   r->rows += ctx.rows;      /* committed batches count, also on failure */
   lm_op_release(L, &ctx);
   if (rc) {

@@ -128,6 +128,11 @@ static int rawfield(lua_State *L, const char *key) {
   return lua_rawget(L, -2);
 }
 
+/* 1 when the string at idx holds a NUL byte (C code would see it cut). */
+static int has_nul(lua_State *L, int idx) {
+  return strlen(lua_tostring(L, idx)) != lua_rawlen(L, idx);
+}
+
 /* AT(field): "path:LINE" of the line of the file of the revision `r` in
 ** scope that assigns field, else the path, for an error about that field;
 ** written into the caller's buffer `loc` (see lm_revision_locate). */
@@ -143,7 +148,9 @@ static int get_list(lua_State *L, const struct lm_revision *r,
   int t = rawfield(L, key), rc = 0;
   *out = NULL;
   *n = 0;
-  if (t == LUA_TSTRING) {
+  if (t == LUA_TSTRING && has_nul(L, -1)) {
+    rc = lm_error("%s: '%s' contains a NUL byte", AT(key), key);
+  } else if (t == LUA_TSTRING) {
     *out = malloc(sizeof **out);
     if (*out == NULL || ((*out)[0] = strdup(lua_tostring(L, -1))) == NULL)
       rc = lm_error("out of memory");
@@ -156,6 +163,9 @@ static int get_list(lua_State *L, const struct lm_revision *r,
       if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
         rc = lm_error("%s: '%s[%lld]' must be a string, got %s", AT(key), key,
                       (long long)i, luaL_typename(L, -1));
+      else if (has_nul(L, -1))
+        rc = lm_error("%s: '%s[%lld]' contains a NUL byte", AT(key), key,
+                      (long long)i);
       else if (((*out)[i - 1] = strdup(lua_tostring(L, -1))) == NULL)
         rc = lm_error("out of memory");
       else *n = (int)i;
@@ -173,7 +183,9 @@ static int get_opt_string(lua_State *L, const struct lm_revision *r,
                           const char *key, char **out) {
   char loc[LOC_MAX];
   int t = rawfield(L, key), rc = 0;
-  if (t == LUA_TSTRING) {
+  if (t == LUA_TSTRING && has_nul(L, -1)) {
+    rc = lm_error("%s: '%s' contains a NUL byte", AT(key), key);
+  } else if (t == LUA_TSTRING) {
     if ((*out = strdup(lua_tostring(L, -1))) == NULL)
       rc = lm_error("out of memory");
   } else if (t != LUA_TNIL) {
@@ -218,6 +230,11 @@ static int read_revision(lua_State *L, struct lm_revision *r) {
                       path);
     }
     k = lua_tostring(L, -1);
+    if (has_nul(L, -1)) {
+      lua_pop(L, 1);
+      return lm_error("%s: a field name of the returned table contains a NUL "
+                      "byte", path);
+    }
     for (i = 0; rev_keys[i]; i++)
       if (strcmp(k, rev_keys[i]) == 0) known = 1;
     if (!known) {
@@ -241,6 +258,10 @@ static int read_revision(lua_State *L, struct lm_revision *r) {
                       lua_typename(L, t));
     return lm_error("%s: missing 'revision' (a string id such as "
                     "\"3f2a9c1d7b04\")", path);
+  }
+  if (has_nul(L, -1)) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'revision' contains a NUL byte", AT("revision"));
   }
   r->id = strdup(lua_tostring(L, -1));
   lua_pop(L, 1);
@@ -293,7 +314,7 @@ static int run_chunk(struct lm_host *h, const char *path, const char *buf,
   rc = luaL_loadbufferx(L, buf, n, chunkname, "t");
   free(chunkname);
   if (rc != LUA_OK) {
-    rc = lm_error("%s", lua_tostring(L, -1));
+    rc = lm_load_error(path, lua_tostring(L, -1), n > 0 && buf[0] == '\033');
     lua_pop(L, 1);
     return rc;
   }

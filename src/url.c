@@ -145,24 +145,52 @@ char *lm_url_redact(const char *s) {
 }
 
 /* A malloc'd copy of text with every occurrence of needle (nlen > 0
-** bytes) replaced by with; NULL on allocation failure. */
+** bytes) replaced by with; NULL on allocation failure. Linear in the
+** length of text. */
 static char *replace_all(const char *text, const char *needle, size_t nlen,
                          const char *with) {
-  size_t count = 0, wlen = strlen(with);
-  const char *p, *q;
+  size_t count = 0, wlen = strlen(with), tlen = strlen(text);
+  const char *p, *q, *end = text + tlen;
   char *out, *o;
-  for (p = text; (q = memmem(p, strlen(p), needle, nlen)) != NULL;
+  for (p = text; (q = memmem(p, (size_t)(end - p), needle, nlen)) != NULL;
        p = q + nlen)
     count++;
-  out = malloc(strlen(text) + count * wlen + 1);
+  out = malloc(tlen + count * wlen + 1);
   if (out == NULL) return NULL;
   o = out;
-  for (p = text; (q = memmem(p, strlen(p), needle, nlen)) != NULL;
+  for (p = text; (q = memmem(p, (size_t)(end - p), needle, nlen)) != NULL;
        p = q + nlen) {
     put(&o, p, (size_t)(q - p));
     put(&o, with, wlen);
   }
   strcpy(o, p);
+  return out;
+}
+
+/* A malloc'd copy of text in which every occurrence of one of the nw
+** words (sorted longest first, empty ones skipped) is replaced by "***",
+** in one left-to-right pass: what was put in is never scanned again, so
+** a password such as "*" cannot make the text grow with every word (it
+** did, exponentially: found by fuzz/fuzz_url.c). NULL on OOM. */
+static char *mask_words(const char *text, char *const *words, size_t nw) {
+  size_t tlen = strlen(text), i, k;
+  char *out = malloc(3 * tlen + 1), *o = out;
+  if (out == NULL) return NULL;
+  for (i = 0; i < tlen;) {
+    size_t hit = 0;
+    for (k = 0; k < nw && hit == 0; k++) {
+      size_t wl = strlen(words[k]);
+      if (wl > 0 && wl <= tlen - i && memcmp(text + i, words[k], wl) == 0)
+        hit = wl;
+    }
+    if (hit) {
+      put(&o, "***", 3);
+      i += hit;
+    } else {
+      *o++ = text[i++];
+    }
+  }
+  *o = '\0';
   return out;
 }
 
@@ -220,13 +248,10 @@ char *lm_url_mask(const struct lm_url *u, const char *text) {
     nw++;
   }
   qsort(words, nw, sizeof *words, longer_first);
-  for (i = 0; i < nw; i++) {
-    if (words[i][0] == '\0') continue;
-    next = replace_all(out, words[i], strlen(words[i]), "***");
-    if (next == NULL) goto oom;
-    free(out);
-    out = next;
-  }
+  next = mask_words(out, words, nw);
+  if (next == NULL) goto oom;
+  free(out);
+  out = next;
   goto done;
 oom:
   free(out);

@@ -99,7 +99,7 @@ describe("revision cache #integration #sqlite", function()
 
   it("gives the same output as an uncached run for every field", function()
     local p = setup({
-      rev{ id = "a1", msg = "first\nline \"two\" \\ caf\195\169 \0 end",
+      rev{ id = "a1", msg = "first\nline \"two\" \\ caf\195\169 end",
            fields = '  create_date = "2026-01-02 03:04:05",\n  branch_labels = { "core" },' },
       rev{ id = "b2", down = "a1", fields = "  transactional = false," },
       rev{ id = "c3", down = "a1", msg = "" },

@@ -199,3 +199,29 @@ describe("url_redact #unit", function()
     assert.equal("mysql://root:***@localhost/app", core.url_redact("mysql://root:hunter2@localhost/app"))
   end)
 end)
+
+describe("url_mask #unit", function()
+  it("masks the URL and its passwords in a message", function()
+    local u = "postgresql://u:s3cret@h/db"
+    assert.equal("could not connect to postgresql://u:***@h/db (password ***... no: ***)",
+      core.url_mask(u, "could not connect to " .. u .. " (password s3cret... no: s3cret)"))
+  end)
+
+  -- fuzz/corpus/fuzz_url/regress-mask-growth: every password was masked in a
+  -- pass of its own over the previous pass's output, so a password that
+  -- "***" contains (here "*", twenty times) tripled the text twenty times.
+  it("masks in one pass: a password '*' does not make the text grow", function()
+    local u = "postgresql://h/db?" .. ("password=*&"):rep(20) .. "sslmode=disable"
+    local t0 = os.clock()
+    assert.equal("a *** b ***", core.url_mask(u, "a * b *"))
+    assert.is_true(os.clock() - t0 < 1)
+  end)
+end)
+
+describe("url_parse and NUL bytes #unit", function()
+  it("refuses a URL with a NUL byte instead of parsing what precedes it", function()
+    local ok, err = pcall(core.url_parse, "sqlite:app.db\0.bak")
+    assert.is_false(ok)
+    assert.matches("contains a NUL byte", tostring(err), 1, true)
+  end)
+end)
