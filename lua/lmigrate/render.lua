@@ -30,15 +30,18 @@ local IND = "    "
 
 -- ---------- Lua and SQL text ----------
 
--- A Lua string literal for s.
+-- A Lua string literal for s: "..." or, when s holds double quotes (SQL
+-- identifiers) and no single ones, '...', so the SQL stays readable.
 local function q(s)
-  return '"' .. s:gsub('[\\"%c]', function(c)
+  local quote = '"'
+  if s:find('"', 1, true) and not s:find("'", 1, true) then quote = "'" end
+  return quote .. s:gsub("[\\%c" .. quote .. "]", function(c)
     if c == "\\" then return "\\\\" end
-    if c == '"' then return '\\"' end
+    if c == quote then return "\\" .. quote end
     if c == "\n" then return "\\n" end
     if c == "\t" then return "\\t" end
     return ("\\%03d"):format(c:byte())
-  end) .. '"'
+  end) .. quote
 end
 M.q = q
 
