@@ -165,8 +165,13 @@ local function create_table_lines(dialect, key, t, reflected)
     for i, c in ipairs(t.columns) do pos[c.name] = i end
     for i = 2, #pkcols do if pos[pkcols[i]] < pos[pkcols[i - 1]] then pk_in_order = false end end
   end
+  -- a named key keeps its name through create_primary_key (SQLite can
+  -- only drop a named one), except PostgreSQL's own "<table>_pkey"
+  local pkname = t.primary_key and t.primary_key.name
+  if pkname and dialect == "postgresql" and pkname == t.name .. "_pkey" then pkname = nil end
+  local separate_pk = t.primary_key and (pkname or not pk_in_order)
   local inline_pk = {}
-  if t.primary_key and pk_in_order and (t.primary_key.name == nil or #pkcols >= 1) then
+  if t.primary_key and not separate_pk then
     for _, c in ipairs(pkcols) do inline_pk[c] = true end
   end
   local inline_unique, inline_fk, rest_u, rest_fk = {}, {}, {}, {}
@@ -183,8 +188,8 @@ local function create_table_lines(dialect, key, t, reflected)
     lines[#lines + 1] = "  " .. colspec(dialect, t, c, { reflected = reflected, pk_inline = inline_pk[c.name],
       unique = inline_unique[c.name], fk = inline_fk[c.name] }) .. (i < #t.columns and "," or ")")
   end
-  if t.primary_key and not pk_in_order then
-    lines[#lines + 1] = call("create_primary_key", q(t.primary_key.name or gen_name(dialect, "pk", key)), q(key),
+  if separate_pk then
+    lines[#lines + 1] = call("create_primary_key", q(pkname or gen_name(dialect, "pk", key)), q(key),
       lua_value(pkcols))
   end
   for _, u in ipairs(rest_u) do

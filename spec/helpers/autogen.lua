@@ -102,18 +102,47 @@ local function parse_constraints(sql)
   return out
 end
 
+-- Everything reflect_sqlite needs, in one sqlite3 run: rows tagged
+-- T (table), C (column), I (index), X (index column), F (foreign key).
+local REFLECT_SQL = [[
+WITH t AS (SELECT name, sql FROM sqlite_master WHERE type = 'table'
+           AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'lmigrate_%')
+SELECT 'T', t.name, t.sql, 0, NULL, NULL, NULL, NULL, NULL FROM t
+UNION ALL
+SELECT 'C', t.name, c.name, c.cid, c.type, c."notnull", c.dflt_value, c.pk, NULL
+  FROM t, pragma_table_info(t.name) c
+UNION ALL
+SELECT 'I', t.name, il.name, il.seq, il."unique", il.origin, il.partial,
+       (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name), NULL
+  FROM t, pragma_index_list(t.name) il
+UNION ALL
+SELECT 'X', il.name, x.name, x.seqno, x.cid, NULL, NULL, NULL, NULL
+  FROM t, pragma_index_list(t.name) il, pragma_index_xinfo(il.name) x WHERE x.key = 1
+UNION ALL
+SELECT 'F', t.name, f."table", f.id * 1000 + f.seq, f."from", f."to", f.on_update, f.on_delete, f.id
+  FROM t, pragma_foreign_key_list(t.name) f
+ORDER BY 1, 2, 4;
+]]
+
 function A.reflect_sqlite(db)
   local m = A.empty("sqlite")
-  local rows = h.sqlite(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' " ..
-    "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'lmigrate_%' ORDER BY name")
-  for _, row in ipairs(rows) do
-    local name, sql = row[1], row[2]
+  local rows = { T = {}, C = {}, I = {}, X = {}, F = {} }
+  for _, r in ipairs(h.sqlite(db, REFLECT_SQL)) do table.insert(rows[r[1]], r) end
+  local xcols = {}
+  for _, r in ipairs(rows.X) do
+    xcols[r[2]] = xcols[r[2]] or {}
+    table.insert(xcols[r[2]], r[5] == "-2" and { expr = "?" } or r[3])
+  end
+  for _, row in ipairs(rows.T) do
+    local name, sql = row[2], row[3]
     local t = { name = name, columns = {}, uniques = {}, indexes = {}, foreign_keys = {}, checks = {} }
     local pk = {}
-    for _, c in ipairs(h.sqlite(db, ("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(%s) ORDER BY cid"):format(q(name)))) do
-      t.columns[#t.columns + 1] = { name = c[1], type = c[2], nullable = c[3] == "0",
-        server_default = nilnull(c[4]), autoincrement = false }
-      if c[5] ~= "0" then pk[#pk + 1] = { tonumber(c[5]), c[1] } end
+    for _, c in ipairs(rows.C) do
+      if c[2] == name then
+        t.columns[#t.columns + 1] = { name = c[3], type = c[5], nullable = c[6] == "0",
+          server_default = nilnull(c[7]), autoincrement = false }
+        if c[8] ~= "0" then pk[#pk + 1] = { tonumber(c[8]), c[3] } end
+      end
     end
     table.sort(pk, function(a, b) return a[1] < b[1] end)
     if #pk > 0 then
@@ -128,42 +157,41 @@ function A.reflect_sqlite(db)
     local named = { UNIQUE = {}, FOREIGN = {}, PRIMARY = {} }
     for _, n in ipairs(cons.names) do if named[n.kind] then table.insert(named[n.kind], n.name) end end
     if t.primary_key then t.primary_key.name = named.PRIMARY[1] end
-    -- indexes and unique constraints
-    local uq_i = 0
-    for _, ix in ipairs(h.sqlite(db, ("SELECT name, \"unique\", origin, partial FROM pragma_index_list(%s) ORDER BY seq DESC"):format(q(name)))) do
-      local cols = {}
-      for _, c in ipairs(h.sqlite(db, ("SELECT cid, name FROM pragma_index_xinfo(%s) WHERE key = 1 ORDER BY seqno"):format(q(ix[1])))) do
-        cols[#cols + 1] = c[1] == "-2" and { expr = "?" } or c[2]
-      end
-      if ix[3] == "u" then
-        uq_i = uq_i + 1
-        t.uniques[#t.uniques + 1] = { columns = cols }
-      elseif ix[3] == "c" then
-        local isql = h.sqlite(db, ("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s"):format(q(ix[1])))[1][1]
-        local where = isql:match("%)%s+WHERE%s+(.*)$")
-        local body = balanced(isql, isql:find("(", isql:find(" ON ", 1, true), true))
-        local i = 0
-        for part in (body .. ","):gmatch("(.-),%s*") do
-          i = i + 1
-          if type(cols[i]) == "table" then cols[i] = { expr = part } end
+    for _, ix in ipairs(rows.I) do
+      if ix[2] == name then
+        local cols = xcols[ix[3]] or {}
+        if ix[6] == "u" then
+          t.uniques[#t.uniques + 1] = { columns = cols }
+        elseif ix[6] == "c" then
+          local isql = ix[8]
+          local where = isql:match("%)%s+WHERE%s+(.*)$")
+          local body = balanced(isql, isql:find("(", isql:find(" ON ", 1, true), true))
+          local i = 0
+          for part in (body .. ","):gmatch("(.-),%s*") do
+            i = i + 1
+            if type(cols[i]) == "table" then cols[i] = { expr = part } end
+          end
+          table.insert(t.indexes, 1, { name = ix[3], columns = cols, unique = ix[5] == "1", where = where })
         end
-        t.indexes[#t.indexes + 1] = { name = ix[1], columns = cols, unique = ix[2] == "1", where = where }
       end
     end
-    -- named UNIQUE constraints: match the names in text order to uniques
-    -- with more than... (kept simple: a single named unique gets its name)
+    -- a single named UNIQUE / FOREIGN KEY constraint gets its name (enough
+    -- for these specs)
     if #named.UNIQUE == 1 and #t.uniques == 1 then t.uniques[1].name = named.UNIQUE[1] end
-    local fks = {}
-    for _, f in ipairs(h.sqlite(db, ("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(%s) ORDER BY id, seq"):format(q(name)))) do
-      local id = tonumber(f[1])
-      if not fks[id + 1] then
-        fks[id + 1] = { columns = {}, ref_table = f[3], ref_columns = {},
-          on_update = f[6] ~= "NO ACTION" and f[6] or nil, on_delete = f[7] ~= "NO ACTION" and f[7] or nil }
+    local fks, order = {}, {}
+    for _, f in ipairs(rows.F) do
+      if f[2] == name then
+        local id = f[9]
+        if not fks[id] then
+          fks[id] = { columns = {}, ref_table = f[3], ref_columns = {},
+            on_update = f[7] ~= "NO ACTION" and f[7] or nil, on_delete = f[8] ~= "NO ACTION" and f[8] or nil }
+          order[#order + 1] = id
+        end
+        table.insert(fks[id].columns, f[5])
+        table.insert(fks[id].ref_columns, f[6])
       end
-      table.insert(fks[id + 1].columns, f[4])
-      table.insert(fks[id + 1].ref_columns, f[5])
     end
-    for i = #fks, 1, -1 do t.foreign_keys[#t.foreign_keys + 1] = fks[i] end
+    for i = #order, 1, -1 do t.foreign_keys[#t.foreign_keys + 1] = fks[order[i]] end
     if #named.FOREIGN == 1 and #t.foreign_keys == 1 then t.foreign_keys[1].name = named.FOREIGN[1] end
     m.tables[name] = t
   end
