@@ -40,6 +40,20 @@ local function fix_autoincrement(t)
   end
 end
 
+-- PostgreSQL's own names for unnamed constraints: <table>_<cols>_key,
+-- <table>_<cols>_fkey. A constraint with such a name is written inline
+-- (unique = true, references = ...), as its author most likely did.
+local function pg_default_name(t, cols, suffix)
+  return t.name .. "_" .. table.concat(cols, "_") .. "_" .. suffix
+end
+
+-- A literal default with the cast PostgreSQL added ('x'::text) is written
+-- as the literal alone: it means the same on the column.
+local function strip_literal_cast(def)
+  local lit = def:match("^('[^']*')::[%a_][%w_ ]*$")
+  return lit or def
+end
+
 -- dump(m [, opts]) -> schema file text. opts.header: a first comment line.
 function M.dump(m, opts)
   opts = opts or {}
@@ -68,6 +82,17 @@ function M.dump(m, opts)
       end
     end
     fix_autoincrement(t)
+    if d == "postgresql" then
+      for _, c in ipairs(t.columns) do
+        if c.server_default then c.server_default = strip_literal_cast(c.server_default) end
+      end
+      for _, u in ipairs(t.uniques) do
+        if #u.columns == 1 and u.name == pg_default_name(t, u.columns, "key") then u.name = nil end
+      end
+      for _, fk in ipairs(t.foreign_keys) do
+        if #fk.columns == 1 and fk.name == pg_default_name(t, fk.columns, "fkey") then fk.name = nil end
+      end
+    end
     for _, fk in ipairs(t.foreign_keys) do
       if fk.ref_schema == m.default_schema then fk.ref_schema = nil end
       fk.ref_key = fk.ref_schema and (fk.ref_schema .. "." .. fk.ref_table) or fk.ref_table

@@ -182,6 +182,10 @@ local function fold(toks)
        and toks[i + 2] and toks[i + 2].v == ")" then
       out[#out + 1] = { t = "id", v = EQUIV_CALLS[tk.v] }
       i = i + 3
+    elseif tk.t == "str" and tk.v:match("^'%-?%d+%.?%d*'$") then
+      -- '1.5' and 1.5 give the same value to a column of either type
+      out[#out + 1] = { t = "num", v = tk.v:sub(2, -2) }
+      i = i + 1
     elseif tk.t == "qid" and tk.v:match('^"[%l_][%l%d_]*"$') then
       out[#out + 1] = { t = "id", v = tk.v:sub(2, -2) }
       i = i + 1

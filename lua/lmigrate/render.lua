@@ -189,7 +189,7 @@ local function create_table_lines(dialect, key, t, reflected)
       unique = inline_unique[c.name], fk = inline_fk[c.name] }) .. (i < #t.columns and "," or ")")
   end
   if separate_pk then
-    lines[#lines + 1] = call("create_primary_key", q(pkname or gen_name(dialect, "pk", key)), q(key),
+    lines[#lines + 1] = call("create_primary_key", q(t.primary_key.name or gen_name(dialect, "pk", key)), q(key),
       lua_value(pkcols))
   end
   for _, u in ipairs(rest_u) do
