@@ -126,7 +126,10 @@ local function compare_column(key, d, r, dialect)
   end
   local note
   if d.ndefault ~= r.ndefault and not (d.autoincrement and r.autoincrement) then
-    if model.is_simple(d.ndefault) and model.is_simple(r.ndefault) then
+    -- a default added or removed is always a change; two defaults that
+    -- differ are one only when both are plain literals or keywords
+    if d.ndefault == nil or r.ndefault == nil or
+       (model.is_simple(d.ndefault) and model.is_simple(r.ndefault)) then
       ch.server_default = { from = r.server_default, to = d.server_default }
       parts[#parts + 1] = ("server default %s -> %s"):format(r.server_default or "none", d.server_default or "none")
       any = true

@@ -70,9 +70,12 @@ function M.dump(m, opts)
   for _, key in ipairs(sorted_keys(m.tables)) do
     local t = model.copy(m.tables[key])
     t.uniques, t.indexes, t.foreign_keys, t.checks = t.uniques or {}, t.indexes or {}, t.foreign_keys or {}, t.checks or {}
+    local single_pk = t.primary_key and #t.primary_key.columns == 1 and t.primary_key.columns[1]
     if d == "postgresql" then
       for _, c in ipairs(t.columns) do
-        if c.server_default and c.server_default:match("^%s*nextval%(") then
+        -- a serial primary key is declared as autoincrement (an identity);
+        -- any other nextval() default stays as written
+        if c.name == single_pk and c.server_default and c.server_default:match("^%s*nextval%(") then
           local nt = model.type_norm(d, c.type)
           if nt == "integer" or nt == "bigint" or nt == "smallint" then
             c.server_default = nil

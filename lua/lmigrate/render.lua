@@ -134,8 +134,8 @@ local function colspec(dialect, t, c, opts)
   local pk = opts.pk_inline
   if pk then parts[#parts + 1] = "primary_key = true" end
   if c.autoincrement and pk then parts[#parts + 1] = "autoincrement = true" end
-  if c.nullable == false and not pk then parts[#parts + 1] = "nullable = false" end
-  if opts.force_nullable and c.nullable == false and not pk then parts[#parts] = nil end
+  -- force_nullable: the first of the safe NOT NULL steps
+  if c.nullable == false and not pk and not opts.force_nullable then parts[#parts + 1] = "nullable = false" end
   local def = c.server_default
   if c.autoincrement then def = nil end
   if def and opts.reflected and dialect == "postgresql" and def:match("^%s*nextval%(") then def = nil end

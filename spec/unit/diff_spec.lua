@@ -92,6 +92,10 @@ s.create_table("a_items", { "id", "integer", primary_key = true },
     assert.same({ from = "1" }, chs[1].server_default)
     chs = changes("sqlite", base, base:gsub('{ "name", "text" }', '{ "name", "text", default = "x" }'))
     assert.same({ to = "'x'" }, chs[1].server_default)
+    -- an expression default added or removed is a change, not a "cannot compare"
+    chs = changes("postgresql", base:gsub('{ "name", "text" }', '{ "name", "text", server_default = "md5(random()::text)" }'), base)
+    assert.same({ "alter_column" }, A.kinds(chs))
+    assert.same({ from = "md5(random()::text)" }, chs[1].server_default)
   end)
 
   it("detects primary key changes", function()
