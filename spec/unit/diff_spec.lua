@@ -2,7 +2,7 @@
 -- order a revision applies them, the normalisation that keeps equal
 -- schemas equal (reflected PostgreSQL spellings against declared ones),
 -- rename inference, "cannot compare" notes, and the include filter.
-local A = require("helpers.autogen")
+local A = require("helpers.autogen_unit")
 local diff = require("lmigrate.diff")
 
 local function S(body) return "local s = ...\n" .. body end

@@ -2,7 +2,7 @@
 -- load_schema(dump(m)) compares equal to m, for a rich reflected model on
 -- PostgreSQL (the spellings reflection returns) and a SQLite database made
 -- with plain SQL, and the text is the builder form people would write.
-local A = require("helpers.autogen")
+local A = require("helpers.autogen_unit")
 local autogen = require("lmigrate.autogen")
 local diff = require("lmigrate.diff")
 local h = require("helpers")

@@ -6,7 +6,7 @@
 -- downgrades, newest first, restore the "before" schema exactly. Also
 -- checks that what PostgreSQL reports (format_type, pg_get_expr,
 -- pg_get_constraintdef) compares equal to the declared spellings.
-local A = require("helpers.autogen")
+local A = require("helpers.autogen_unit")
 local render = require("lmigrate.render")
 local diff = require("lmigrate.diff")
 

@@ -3,7 +3,7 @@
 -- op renders from it (lmigrate.core.render: the calls are real and
 -- well-formed), and on a real SQLite file the whole stairway: upgrade gives
 -- the declared schema, downgrade gives back the previous one.
-local A = require("helpers.autogen")
+local A = require("helpers.autogen_unit")
 local render = require("lmigrate.render")
 local core = require("lmigrate.core")
 local h = require("helpers")

@@ -1,7 +1,7 @@
 -- schema_builder_spec.lua: the declared-schema builder `s`
 -- (lua/lmigrate/schema.lua): the model it builds from op-style calls, and
 -- its errors, each "file:line: msg" at the schema line that is wrong.
-local A = require("helpers.autogen")
+local A = require("helpers.autogen_unit")
 local schema = require("lmigrate.schema")
 local h = require("helpers")
 

@@ -1,4 +1,4 @@
--- spec/helpers/autogen.lua: helpers for the unit specs of the Lua half of
+-- spec/helpers/autogen_unit.lua: helpers for the unit specs of the Lua half of
 -- autogenerate (lua/lmigrate/schema, model, diff, render, dump).
 --
 --   A.declared(dialect, text)      the model of a schema file given as text
