@@ -166,6 +166,15 @@ A.cases = {
     { postgresql = { 'DROP SCHEMA "billing";', 'CREATE SCHEMA "billing";' } } },
 }
 
+-- Expression indexes need op.create_index's { expr = } entries (issue 11's
+-- C half); their stairway case runs where op has them.
+if pcall(core.render, "postgresql", function(op) op.create_index("x", "t", { { expr = "lower(a)" } }) end) then
+  A.cases[#A.cases + 1] = { "expression index", nil, A.base,
+    A.base .. 's.create_index("ix_e", "customers", { { expr = "lower(email)" }, "id" }, { unique = true })\n',
+    { "add_index" }, 'op.create_index("ix_e", "customers", { { expr = "lower(email)" }, "id" }, { unique = true })',
+    { postgresql = { 'CREATE UNIQUE INDEX "ix_e" ON "customers" ((lower(email)), "id");', 'DROP INDEX "ix_e";' } } }
+end
+
 -- ---------- a small SQLite reflection for specs ----------
 
 local function q(s) return h.literal(s) end

@@ -76,7 +76,7 @@ describe("render #unit", function()
     assert.equal('    op.create_index("ix_e", "customers", { { expr = "lower(email)" } })\n', up)
     local ok = pcall(core.render, "postgresql", function(op) op.create_index("x", "t", { { expr = "lower(a)" } }) end)
     if ok then
-      assert.equal('CREATE INDEX "ix_e" ON "customers" (lower(email));\n', A.sql("postgresql", up))
+      assert.equal('CREATE INDEX "ix_e" ON "customers" ((lower(email)));\n', A.sql("postgresql", up))
     end
   end)
 
