@@ -520,13 +520,9 @@ end
 function M.describe(changes)
   local out = {}
   for _, ch in ipairs(changes) do
-    if ch.info then
-      out[#out + 1] = "Note: " .. ch.summary
-    elseif ch.inferred then
-      out[#out + 1] = "Detected " .. ch.summary
-    else
-      out[#out + 1] = "Detected " .. ch.summary
-    end
+    -- a note says what could not be compared; a rename's summary starts
+    -- with "possible rename"
+    out[#out + 1] = (ch.info and "Note: " or "Detected ") .. ch.summary
   end
   return out
 end

@@ -175,17 +175,36 @@ local function fk_action(v, fname, key)
   return a
 end
 
--- A Lua `default = v` as SQL literal text for dialect.
+-- A float as op writes it (dialect_common.c add_float): the shortest
+-- of %.15g..%.17g that reads back the same, always with a "." or an
+-- exponent so that it stays a float.
+local function float_literal(f, dialect)
+  if f ~= f then return dialect == "postgresql" and "'NaN'::double precision" or "NULL" end
+  if f == math.huge or f == -math.huge then
+    if dialect == "postgresql" then return f > 0 and "'Infinity'::double precision" or "'-Infinity'::double precision" end
+    return f > 0 and "1e999" or "-1e999"
+  end
+  local s
+  for prec = 15, 17 do
+    s = ("%." .. prec .. "g"):format(f)
+    if tonumber(s) == f then break end
+  end
+  if not s:find("[.eE]") then s = s .. ".0" end
+  return s
+end
+
+-- A Lua `default = v` as SQL literal text for dialect, spelled as op
+-- renders it (so the reflected default compares equal).
 local function literal(v, dialect)
   if v == NULL then return "NULL" end
   local t = type(v)
   if t == "string" then return "'" .. v:gsub("'", "''") .. "'" end
   if t == "boolean" then
-    if dialect == "postgresql" then return v and "true" or "false" end
+    if dialect == "postgresql" then return v and "TRUE" or "FALSE" end
     return v and "1" or "0"
   end
   if math.type(v) == "integer" then return ("%d"):format(v) end
-  if t == "number" then return ("%.17g"):format(v) end
+  if t == "number" then return float_literal(v, dialect) end
   return nil
 end
 M.literal = literal

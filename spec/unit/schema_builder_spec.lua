@@ -67,9 +67,17 @@ s.create_table("t", { "a", "text", default = "it's" }, { "b", "boolean", default
     local lite, pg = A.declared("sqlite", text).tables.t.columns, A.declared("postgresql", text).tables.t.columns
     assert.equal("'it''s'", lite[1].server_default)
     assert.equal("0", lite[2].server_default)
-    assert.equal("false", pg[2].server_default)
+    assert.equal("FALSE", pg[2].server_default)
     assert.equal("3", pg[3].server_default)
     assert.equal("1.5", pg[4].server_default)
+    -- a whole float stays a float, as op writes it
+    local f = A.declared("sqlite", 'local s = ...\ns.create_table("t", { "a", "float", default = 2.0 }, { "b", "float", default = 0.1 })\n')
+    assert.equal("2.0", f.tables.t.columns[1].server_default)
+    assert.equal("0.1", f.tables.t.columns[2].server_default)
+    assert.equal('CREATE TABLE "t" (\n  "a" FLOAT DEFAULT 2.0,\n  "b" FLOAT DEFAULT 0.1\n);\n',
+      require("lmigrate.core").render("sqlite", function(op)
+        op.create_table("t", { "a", "float", default = 2.0 }, { "b", "float", default = 0.1 })
+      end))
     assert.equal("NULL", pg[5].server_default)
   end)
 
