@@ -101,6 +101,16 @@ int lm_scaffold_check_rev_id(const struct lm_host *h, const char *id);
 int lm_scaffold_write_revision(const struct lm_host *h,
                                const struct lm_newrev *nr);
 
+/* ---- scaffold_autogen.c ----------------------------------------------- */
+
+/* revision --autogenerate: compare the database (at head) with the
+** declared schema, print the changes, and write the revision(s) that make
+** them, the first one with nr's parents, labels and dependencies (which
+** this may replace: the caller still frees them). No change: nothing is
+** written unless allow_empty. Returns the exit status. */
+int lm_scaffold_autogen(struct lm_host *h, struct lm_newrev *nr,
+                        int allow_empty, int renames);
+
 /* ---- scaffold_template.c ---------------------------------------------- */
 
 /* The text of a new revision file in out: the template at tmpl_path (the
