@@ -127,9 +127,7 @@ int lm_ag_call(struct lm_ag *a, const char *fn, int nargs) {
   return 0;
 }
 
-int lm_ag_declared(struct lm_ag *a) {
-  struct lm_host *h = a->h;
-  lua_State *L = h->L;
+int lm_ag_schema_readable(struct lm_host *h) {
   const char *path = h->cfg.schema;
   if (access(path, R_OK) != 0)
     return lm_error("schema file %s: %s; write the schema your database "
@@ -138,6 +136,14 @@ int lm_ag_declared(struct lm_ag *a) {
                     "with `lmigrate schema dump --output %s`", path,
                     strerror(errno), h->cfg.path ? h->cfg.path :
                     "lmigrate.lua", path);
+  return 0;
+}
+
+int lm_ag_declared(struct lm_ag *a) {
+  struct lm_host *h = a->h;
+  lua_State *L = h->L;
+  const char *path = h->cfg.schema;
+  if (lm_ag_schema_readable(h)) return 1;
   lua_pushstring(L, path);
   lua_getfield(L, a->reflected, "dialect");
   lua_getfield(L, a->reflected, "default_schema");

@@ -38,6 +38,9 @@ int lm_ag_require_head(struct lm_ag *a, const char *what);
 int lm_ag_reflect(struct lm_ag *a);
 /* Push the model of the database connected as h->conn (no lm_ag). */
 int lm_ag_push_reflection(struct lm_host *h);
+/* Refuse (exit 1, saying how to make one) when the declared schema file
+** cannot be read: checked before connecting. */
+int lm_ag_schema_readable(struct lm_host *h);
 /* Load the declared schema file (cfg.schema) for the reflected model's
 ** dialect into a->declared; a missing file or an error in it names the
 ** file (and line). */

@@ -82,7 +82,8 @@ int cmd_check(int argc, char **argv, struct lm_host *h) {
                             "--no-renames");
     return lm_stairway(h, scratch);
   }
-  if ((rc = lm_ag_begin(h, &a)) || (rc = lm_host_connect(h, 0)) ||
+  if ((rc = lm_ag_begin(h, &a)) || (rc = lm_ag_schema_readable(h)) ||
+      (rc = lm_host_connect(h, 0)) ||
       (rc = lm_ag_require_head(&a, "check")) ||
       (rc = lm_ag_reflect(&a)) || (rc = lm_ag_declared(&a)) ||
       (rc = lm_ag_compare(&a, renames)))

@@ -135,7 +135,12 @@ static int walk(struct lm_host *h, struct lm_ag *a) {
       rc = 1;
       goto done;
     }
-    bad += d;
+    if (d) {             /* the database is not where the next steps expect */
+      rc = lm_error("check --stairway: %s's downgrade does not restore the "
+                    "schema before it; stopped there (%d of %d revisions "
+                    "tested)", r->id, i + 1, steps.n);
+      goto done;
+    }
     if ((rc = migrate(h, LM_UP, r->id))) goto stopped;
     if ((rc = lm_ag_push_reflection(h))) goto done;
     lm_sb_reset(&line);

@@ -130,7 +130,8 @@ int lm_scaffold_autogen(struct lm_host *h, struct lm_newrev *nr,
   int rc, diff;
   const char *what = "revision --autogenerate";
   h->db_must_exist = 0;    /* a new project's SQLite file: an empty schema */
-  if ((rc = lm_ag_begin(h, &a)) || (rc = lm_host_connect(h, 0)) ||
+  if ((rc = lm_ag_begin(h, &a)) || (rc = lm_ag_schema_readable(h)) ||
+      (rc = lm_host_connect(h, 0)) ||
       (rc = lm_ag_require_head(&a, what)) ||
       (rc = lm_ag_reflect(&a)) || (rc = lm_ag_declared(&a)) ||
       (rc = lm_ag_compare(&a, renames)))
