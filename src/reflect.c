@@ -149,6 +149,63 @@ int lm_reflect_is_own(const struct lm_reflect_opts *o, const char *schema,
          (o->history_table && strcmp(name, o->history_table) == 0);
 }
 
+/* Push the sort key of the constraint table at idx: its name, columns
+** (expressions too), referenced table and SQL, separated by \1. */
+static void push_key(lua_State *L, int idx) {
+  static const char *const fields[] = { "name", "columns", "ref_table",
+                                        "sql", NULL };
+  int f, n = 0;
+  for (f = 0; fields[f]; f++) {
+    int t = lua_getfield(L, idx, fields[f]);
+    if (t == LUA_TSTRING) {
+      n++;
+    } else if (t == LUA_TTABLE) {
+      int list = lua_gettop(L);
+      lua_Integer i, len = (lua_Integer)lua_rawlen(L, list);
+      for (i = 1; i <= len; i++) {
+        if (lua_rawgeti(L, list, i) == LUA_TTABLE) {
+          lua_getfield(L, -1, "expr");
+          lua_remove(L, -2);
+        }
+        if (lua_type(L, -1) == LUA_TSTRING) {
+          lua_pushliteral(L, ",");
+          n += 2;
+        } else {
+          lua_pop(L, 1);
+        }
+      }
+      lua_remove(L, list);
+    } else {
+      lua_pop(L, 1);
+    }
+    lua_pushliteral(L, "\1");
+    n++;
+  }
+  lua_concat(L, n);
+}
+
+/* table.sort comparator: a's key < b's key. */
+static int sort_less(lua_State *L) {
+  push_key(L, 1);
+  push_key(L, 2);
+  lua_pushboolean(L, strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) < 0);
+  return 1;
+}
+
+void lm_reflect_sort(lua_State *L, int idx, const char *key) {
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, idx, key) != LUA_TTABLE || lua_rawlen(L, -1) < 2) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_remove(L, -2);
+  lua_insert(L, -2);
+  lua_pushcfunction(L, sort_less);
+  lua_call(L, 2, 0);
+}
+
 void lm_reflect_push(lua_State *L, struct lm_conn *c,
                      const struct lm_reflect_opts *o) {
   const char *name = c->be->name;

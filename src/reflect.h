@@ -64,6 +64,10 @@ void lm_reflect_append(lua_State *L, int idx, const char *key);
 /* Push a new table with the empty lists every table entry has (columns,
 ** uniques, indexes, foreign_keys, checks) and its name and schema. */
 void lm_reflect_newtable(lua_State *L, const char *name, const char *schema);
+/* Sort the list t[key] of the table at idx (constraints or indexes) by
+** name, then columns, then referenced table, then SQL text, so that the
+** order in which they were declared does not show in the model. */
+void lm_reflect_sort(lua_State *L, int idx, const char *key);
 /* 1 when schema.name is one of lmigrate's own tables (schema NULL: the
 ** default schema; o->version_table_schema NULL likewise). */
 int lm_reflect_is_own(const struct lm_reflect_opts *o, const char *schema,

@@ -489,6 +489,9 @@ void lm_reflect_sqlite(lua_State *L, struct lm_conn *c,
     read_indexes(L, c, name, t);
     read_fks(L, c, name, t);
     read_checks(L, t);
+    lm_reflect_sort(L, -1, "uniques");
+    lm_reflect_sort(L, -1, "foreign_keys");
+    lm_reflect_sort(L, -1, "checks");
     lua_setfield(L, tables, name);
     lua_pop(L, 2);                           /* name, box */
   }
