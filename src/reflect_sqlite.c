@@ -306,16 +306,15 @@ static void read_index_cols(lua_State *L, struct lm_conn *c,
   lua_insert(L, -2);                         /* list, where */
 }
 
-/* uniques and indexes of the table entry at -1. */
+/* uniques and indexes of the table entry at -1; isql: stack index of the
+** map of index names to their CREATE INDEX text. */
 static void read_indexes(lua_State *L, struct lm_conn *c, const char *tname,
-                         const struct lm_ddl_table *t) {
+                         const struct lm_ddl_table *t, int isql) {
   int tidx = lua_gettop(L);
   char buf[32];
   struct lm_rq *q = lm_rq_open(L, c, tname,
-    "SELECT l.name, l.\"unique\", l.origin, m.sql "
-    "FROM pragma_index_list($1) l "
-    "LEFT JOIN sqlite_master m ON m.type = 'index' AND m.name = l.name "
-    "ORDER BY l.name", 1, &tname);
+    "SELECT name, \"unique\", origin FROM pragma_index_list($1) "
+    "ORDER BY name", 1, &tname);
   while (lm_rq_step(L, q)) {
     const char *origin = lm_rq_text(q, 2, buf);
     const char *iname;
@@ -323,7 +322,10 @@ static void read_indexes(lua_State *L, struct lm_conn *c, const char *tname,
     if (origin && strcmp(origin, "pk") == 0) continue;
     iname = lua_pushstring(L, lm_rq_text(q, 0, buf));
     uniq = (int)lm_rq_int(q, 1);
-    lua_pushstring(L, lm_rq_text(q, 3, buf) ? lm_rq_text(q, 3, buf) : "");
+    if (lua_getfield(L, isql, iname) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "");
+    }
     if (origin && strcmp(origin, "u") == 0) {
       const char *cname;
       read_index_cols(L, c, iname, NULL);
@@ -458,7 +460,7 @@ static void read_checks(lua_State *L, const struct lm_ddl_table *t) {
 void lm_reflect_sqlite(lua_State *L, struct lm_conn *c,
                        const struct lm_reflect_opts *o) {
   char buf[32];
-  int model, tables;
+  int model, tables, isql;
   struct lm_rq *q;
   lua_newtable(L);
   model = lua_gettop(L);
@@ -467,6 +469,17 @@ void lm_reflect_sqlite(lua_State *L, struct lm_conn *c,
   lua_setfield(L, model, "schemas");
   lua_newtable(L);
   tables = lua_gettop(L);
+  /* every CREATE INDEX text, by index name, in one query */
+  lua_newtable(L);
+  isql = lua_gettop(L);
+  q = lm_rq_open(L, c, "indexes",
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+    "AND sql IS NOT NULL", 0, NULL);
+  while (lm_rq_step(L, q)) {
+    lua_pushstring(L, lm_rq_text(q, 1, buf));
+    lua_setfield(L, isql, lm_rq_text(q, 0, buf));
+  }
+  lua_pop(L, 1);
   q = lm_rq_open(L, c, "tables",
     "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
     "ORDER BY name", 0, NULL);
@@ -486,7 +499,7 @@ void lm_reflect_sqlite(lua_State *L, struct lm_conn *c,
       luaL_error(L, "cannot reflect table %s: %s", name, err.msg);
     lm_reflect_newtable(L, name, NULL);
     read_columns(L, c, name, t);
-    read_indexes(L, c, name, t);
+    read_indexes(L, c, name, t, isql);
     read_fks(L, c, name, t);
     read_checks(L, t);
     lm_reflect_sort(L, -1, "uniques");
@@ -495,6 +508,6 @@ void lm_reflect_sqlite(lua_State *L, struct lm_conn *c,
     lua_setfield(L, tables, name);
     lua_pop(L, 2);                           /* name, box */
   }
-  lua_pop(L, 1);                             /* cursor box */
+  lua_pop(L, 2);                             /* cursor box, isql */
   lua_setfield(L, model, "tables");
 }
