@@ -116,17 +116,20 @@ local function compare_column(key, d, r, dialect)
   local parts, any = {}, false
   if d.ntype ~= r.ntype then
     ch.type = { from = r.type, to = d.type }
-    parts[#parts + 1] = ("type %s -> %s"):format(r.ntype, d.ntype)
+    parts[#parts + 1] = ("type change from %s to %s"):format(r.ntype, d.ntype)
     any = true
   end
   if d.nullable ~= r.nullable then
     ch.nullable = { from = r.nullable, to = d.nullable }
-    parts[#parts + 1] = d.nullable and "now nullable" or "now NOT NULL"
+    parts[#parts + 1] = d.nullable and "NULL" or "NOT NULL"
     any = true
   end
   local note
   if d.ndefault ~= r.ndefault and not (d.autoincrement and r.autoincrement) then
-    if model.is_simple(d.ndefault) and model.is_simple(r.ndefault) then
+    -- a default added or removed is always a change; two defaults that
+    -- differ are one only when both are plain literals or keywords
+    if d.ndefault == nil or r.ndefault == nil or
+       (model.is_simple(d.ndefault) and model.is_simple(r.ndefault)) then
       ch.server_default = { from = r.server_default, to = d.server_default }
       parts[#parts + 1] = ("server default %s -> %s"):format(r.server_default or "none", d.server_default or "none")
       any = true
@@ -140,12 +143,11 @@ local function compare_column(key, d, r, dialect)
   end
   if dialect == "postgresql" and (d.comment or nil) ~= (r.comment or nil) then
     ch.comment = { from = r.comment, to = d.comment }
-    parts[#parts + 1] = "comment"
+    parts[#parts + 1] = d.comment and "comment" or "comment removed"
     any = true
   end
   if not any then return nil, note end
-  ch.summary = ("%s on %s"):format(table.concat(parts, ", "), qname(key, r.name))
-  ch.summary = "altered " .. ch.summary
+  ch.summary = ("%s on column %s"):format(table.concat(parts, ", "), qname(key, r.name))
   return ch, note
 end
 
@@ -320,16 +322,15 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
           summary = ("removed index '%s' on %s (changed)"):format(rx.name, qname(key)) }
         b.add_index[#b.add_index + 1] = add
       elseif not same_list(rx.ncols, ix.ncols) or rx.nwhere ~= ix.nwhere then
-        -- same shape; only an expression or predicate text differs
-        local plain = true
+        -- Same shape. When only the text of an expression or of the WHERE
+        -- differs, PostgreSQL may just have rewritten it (casts, IN lists).
+        local text_only = (rx.nwhere == nil) == (ix.nwhere == nil)
         for i, c in ipairs(ix.ncols) do
-          if c:sub(1, 1) == "(" or rx.ncols[i]:sub(1, 1) == "(" then plain = plain and c == rx.ncols[i] end
+          local rc = rx.ncols[i]
+          local ce, re = c:sub(1, 1) == "(", rc:sub(1, 1) == "("
+          if ce ~= re or (not ce and c ~= rc) then text_only = false end
         end
-        local cols_differ = false
-        for i, c in ipairs(ix.ncols) do
-          if c:sub(1, 1) ~= "(" and c ~= rx.ncols[i] then cols_differ = true end
-        end
-        if dialect == "postgresql" and not cols_differ then
+        if dialect == "postgresql" and text_only then
           b.notes[#b.notes + 1] = { kind = "uncomparable_index", info = true, table = key, name = ix.name,
             summary = ("cannot compare index '%s' on %s: its expression or WHERE differs in text " ..
                        "(PostgreSQL rewrites expressions); drop and re-create it by hand if it changed"):format(ix.name, qname(key)) }
@@ -338,7 +339,6 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
             summary = ("removed index '%s' on %s (changed)"):format(rx.name, qname(key)) }
           b.add_index[#b.add_index + 1] = add
         end
-        local _ = plain
       end
     end
   end

@@ -40,6 +40,20 @@ local function fix_autoincrement(t)
   end
 end
 
+-- PostgreSQL's own names for unnamed constraints: <table>_<cols>_key,
+-- <table>_<cols>_fkey. A constraint with such a name is written inline
+-- (unique = true, references = ...), as its author most likely did.
+local function pg_default_name(t, cols, suffix)
+  return t.name .. "_" .. table.concat(cols, "_") .. "_" .. suffix
+end
+
+-- A literal default with the cast PostgreSQL added ('x'::text) is written
+-- as the literal alone: it means the same on the column.
+local function strip_literal_cast(def)
+  local lit = def:match("^('[^']*')::[%a_][%w_ ]*$")
+  return lit or def
+end
+
 -- dump(m [, opts]) -> schema file text. opts.header: a first comment line.
 function M.dump(m, opts)
   opts = opts or {}
@@ -56,9 +70,12 @@ function M.dump(m, opts)
   for _, key in ipairs(sorted_keys(m.tables)) do
     local t = model.copy(m.tables[key])
     t.uniques, t.indexes, t.foreign_keys, t.checks = t.uniques or {}, t.indexes or {}, t.foreign_keys or {}, t.checks or {}
+    local single_pk = t.primary_key and #t.primary_key.columns == 1 and t.primary_key.columns[1]
     if d == "postgresql" then
       for _, c in ipairs(t.columns) do
-        if c.server_default and c.server_default:match("^%s*nextval%(") then
+        -- a serial primary key is declared as autoincrement (an identity);
+        -- any other nextval() default stays as written
+        if c.name == single_pk and c.server_default and c.server_default:match("^%s*nextval%(") then
           local nt = model.type_norm(d, c.type)
           if nt == "integer" or nt == "bigint" or nt == "smallint" then
             c.server_default = nil
@@ -68,6 +85,17 @@ function M.dump(m, opts)
       end
     end
     fix_autoincrement(t)
+    if d == "postgresql" then
+      for _, c in ipairs(t.columns) do
+        if c.server_default then c.server_default = strip_literal_cast(c.server_default) end
+      end
+      for _, u in ipairs(t.uniques) do
+        if #u.columns == 1 and u.name == pg_default_name(t, u.columns, "key") then u.name = nil end
+      end
+      for _, fk in ipairs(t.foreign_keys) do
+        if #fk.columns == 1 and fk.name == pg_default_name(t, fk.columns, "fkey") then fk.name = nil end
+      end
+    end
     for _, fk in ipairs(t.foreign_keys) do
       if fk.ref_schema == m.default_schema then fk.ref_schema = nil end
       fk.ref_key = fk.ref_schema and (fk.ref_schema .. "." .. fk.ref_table) or fk.ref_table

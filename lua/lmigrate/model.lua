@@ -113,6 +113,8 @@ local function drop_casts(toks)
   return out
 end
 
+local is_operand_group
+
 -- The index of the ")" matching the "(" at toks[i].
 local function match_paren(toks, i)
   local depth = 0
@@ -123,6 +125,32 @@ local function match_paren(toks, i)
       if depth == 0 then return j end
     end
   end
+end
+
+local BOOL_LEFT = { ["("] = true, [","] = true, ["and"] = true, ["or"] = true, ["not"] = true }
+local BOOL_RIGHT = { [")"] = true, [","] = true, ["and"] = true, ["or"] = true }
+
+-- true when toks[i] opens a parenthesised operand of AND / OR / NOT (or a
+-- list item) that holds no AND / OR of its own: comparisons and arithmetic
+-- bind tighter than those, so PostgreSQL's "((a > 0) AND (b IS NULL))"
+-- means "a > 0 AND b IS NULL".
+is_operand_group = function(toks, i)
+  local tk = toks[i]
+  if tk.t ~= "op" or tk.v ~= "(" then return false end
+  local prev = toks[i - 1]
+  if prev and not BOOL_LEFT[prev.v] then return false end
+  local j = match_paren(toks, i)
+  if not j then return false end
+  local nxt = toks[j + 1]
+  if nxt and not BOOL_RIGHT[nxt.v] then return false end
+  local depth = 0
+  for k = i + 1, j - 1 do
+    local v = toks[k].v
+    if v == "(" and toks[k].t == "op" then depth = depth + 1
+    elseif v == ")" and toks[k].t == "op" then depth = depth - 1
+    elseif depth == 0 and toks[k].t == "id" and (v == "and" or v == "or") then return false end
+  end
+  return true
 end
 
 -- Drop parentheses that change nothing: around the whole expression,
@@ -158,6 +186,16 @@ local function simplify(toks)
         end
       end
     end
+    if not changed then
+      for i = 1, #toks do
+        if is_operand_group(toks, i) then
+          table.remove(toks, match_paren(toks, i))
+          table.remove(toks, i)
+          changed = true
+          break
+        end
+      end
+    end
     for i = 1, #toks - 1 do
       local prev = toks[i - 1]
       if toks[i].v == "-" and toks[i + 1].t == "num" and (not prev or prev.t == "op" and prev.v ~= ")") then
@@ -182,6 +220,10 @@ local function fold(toks)
        and toks[i + 2] and toks[i + 2].v == ")" then
       out[#out + 1] = { t = "id", v = EQUIV_CALLS[tk.v] }
       i = i + 3
+    elseif tk.t == "str" and tk.v:match("^'%-?%d+%.?%d*'$") then
+      -- '1.5' and 1.5 give the same value to a column of either type
+      out[#out + 1] = { t = "num", v = tk.v:sub(2, -2) }
+      i = i + 1
     elseif tk.t == "qid" and tk.v:match('^"[%l_][%l%d_]*"$') then
       out[#out + 1] = { t = "id", v = tk.v:sub(2, -2) }
       i = i + 1

@@ -30,15 +30,18 @@ local IND = "    "
 
 -- ---------- Lua and SQL text ----------
 
--- A Lua string literal for s.
+-- A Lua string literal for s: "..." or, when s holds double quotes (SQL
+-- identifiers) and no single ones, '...', so the SQL stays readable.
 local function q(s)
-  return '"' .. s:gsub('[\\"%c]', function(c)
+  local quote = '"'
+  if s:find('"', 1, true) and not s:find("'", 1, true) then quote = "'" end
+  return quote .. s:gsub("[\\%c" .. quote .. "]", function(c)
     if c == "\\" then return "\\\\" end
-    if c == '"' then return '\\"' end
+    if c == quote then return "\\" .. quote end
     if c == "\n" then return "\\n" end
     if c == "\t" then return "\\t" end
     return ("\\%03d"):format(c:byte())
-  end) .. '"'
+  end) .. quote
 end
 M.q = q
 
@@ -131,8 +134,8 @@ local function colspec(dialect, t, c, opts)
   local pk = opts.pk_inline
   if pk then parts[#parts + 1] = "primary_key = true" end
   if c.autoincrement and pk then parts[#parts + 1] = "autoincrement = true" end
-  if c.nullable == false and not pk then parts[#parts + 1] = "nullable = false" end
-  if opts.force_nullable and c.nullable == false and not pk then parts[#parts] = nil end
+  -- force_nullable: the first of the safe NOT NULL steps
+  if c.nullable == false and not pk and not opts.force_nullable then parts[#parts + 1] = "nullable = false" end
   local def = c.server_default
   if c.autoincrement then def = nil end
   if def and opts.reflected and dialect == "postgresql" and def:match("^%s*nextval%(") then def = nil end
@@ -162,8 +165,13 @@ local function create_table_lines(dialect, key, t, reflected)
     for i, c in ipairs(t.columns) do pos[c.name] = i end
     for i = 2, #pkcols do if pos[pkcols[i]] < pos[pkcols[i - 1]] then pk_in_order = false end end
   end
+  -- a named key keeps its name through create_primary_key (SQLite can
+  -- only drop a named one), except PostgreSQL's own "<table>_pkey"
+  local pkname = t.primary_key and t.primary_key.name
+  if pkname and dialect == "postgresql" and pkname == t.name .. "_pkey" then pkname = nil end
+  local separate_pk = t.primary_key and (pkname or not pk_in_order)
   local inline_pk = {}
-  if t.primary_key and pk_in_order and (t.primary_key.name == nil or #pkcols >= 1) then
+  if t.primary_key and not separate_pk then
     for _, c in ipairs(pkcols) do inline_pk[c] = true end
   end
   local inline_unique, inline_fk, rest_u, rest_fk = {}, {}, {}, {}
@@ -180,7 +188,7 @@ local function create_table_lines(dialect, key, t, reflected)
     lines[#lines + 1] = "  " .. colspec(dialect, t, c, { reflected = reflected, pk_inline = inline_pk[c.name],
       unique = inline_unique[c.name], fk = inline_fk[c.name] }) .. (i < #t.columns and "," or ")")
   end
-  if t.primary_key and not pk_in_order then
+  if separate_pk then
     lines[#lines + 1] = call("create_primary_key", q(t.primary_key.name or gen_name(dialect, "pk", key)), q(key),
       lua_value(pkcols))
   end
