@@ -28,6 +28,8 @@ local model = require("lmigrate.model")
 
 local M = {}
 
+local renamed_view, originals
+
 local function qname(key, col)
   if col then return ("'%s.%s'"):format(key, col) end
   return ("'%s'"):format(key)
@@ -170,6 +172,40 @@ end
 
 -- ---------- tables ----------
 
+-- A view of reflected table r with renamed columns (colmap: old -> new)
+-- and renamed tables (tmap: old key -> new key) applied to its primary
+-- key, unique constraints, foreign keys and index columns. Each copied
+-- object keeps the reflected one as .orig.
+renamed_view = function(r, colmap, tmap)
+  local function cols(list)
+    local out = {}
+    for i, c in ipairs(list) do out[i] = type(c) == "string" and (colmap[c] or c) or c end
+    return out
+  end
+  local function copy(x, fields)
+    local out = { orig = x }
+    for k, v in pairs(x) do out[k] = v end
+    for _, f in ipairs(fields) do out[f] = cols(x[f]) end
+    return out
+  end
+  local v = { primary_key = r.primary_key and copy(r.primary_key, { "columns" }),
+              uniques = {}, foreign_keys = {}, indexes = {} }
+  for i, u in ipairs(r.uniques) do v.uniques[i] = copy(u, { "columns" }) end
+  for i, fk in ipairs(r.foreign_keys) do
+    v.foreign_keys[i] = copy(fk, { "columns" })
+    v.foreign_keys[i].ref_key = tmap[fk.ref_key] or fk.ref_key
+  end
+  for i, ix in ipairs(r.indexes) do v.indexes[i] = copy(ix, { "ncols" }) end
+  return v
+end
+
+-- The reflected originals of view objects.
+originals = function(list)
+  local out = {}
+  for i, x in ipairs(list) do out[i] = x.orig or x end
+  return out
+end
+
 -- Append to out the changes within one table present on both sides
 -- (d declared under key, r reflected; r may have been renamed to key).
 local function compare_table(out, key, d, r, opts, dialect, buckets)
@@ -201,6 +237,13 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
     end
   end
   local existing = opts.existing == nil or opts.existing[key]
+  -- The database carries indexes and constraints through a rename: compare
+  -- them under the new names (rv), but drop and re-create the originals.
+  local colmap = {}
+  for _, ch in ipairs(b.rename_column) do
+    if ch.table == key then colmap[ch.column] = ch.new_name end
+  end
+  local rv = renamed_view(r, colmap, opts.table_renames or {})
   for _, c in ipairs(added) do
     if not renamed_d[c] then
       b.add_column[#b.add_column + 1] = { kind = "add_column", table = key, column = c.name, col = c,
@@ -225,7 +268,7 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
   end
   -- primary key
   local dpk, rpk = d.primary_key, r.primary_key
-  if not (dpk == nil and rpk == nil) and not (dpk and rpk and same_list(dpk.columns, rpk.columns)) then
+  if not (dpk == nil and rpk == nil) and not (dpk and rpk and same_list(dpk.columns, rv.primary_key.columns)) then
     if rpk then
       b.drop_pk[#b.drop_pk + 1] = { kind = "drop_pk", table = key, pk = rpk,
         summary = ("removed primary key (%s) on %s"):format(cols_text(rpk.columns), qname(key)) }
@@ -236,7 +279,8 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
     end
   end
   -- unique constraints
-  local _, ua, ub = match_by(d.uniques, r.uniques, key_sig)
+  local _, ua, ub = match_by(d.uniques, rv.uniques, key_sig)
+  ub = originals(ub)
   for _, u in ipairs(ub) do
     if want("unique_constraint", u.name) then
       b.drop_unique[#b.drop_unique + 1] = { kind = "drop_unique", table = key, unique = u,
@@ -251,7 +295,8 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
     end
   end
   -- foreign keys
-  local _, fa, fb = match_by(d.foreign_keys, r.foreign_keys, fk_sig)
+  local _, fa, fb = match_by(d.foreign_keys, rv.foreign_keys, fk_sig)
+  fb = originals(fb)
   for _, fk in ipairs(fb) do
     if want("foreign_key", fk.name) then
       b.drop_fk[#b.drop_fk + 1] = { kind = "drop_fk", table = key, fk = fk,
@@ -307,7 +352,7 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
   end
   -- indexes, by name
   local ridx = {}
-  for _, ix in ipairs(r.indexes) do ridx[ix.name] = ix end
+  for _, ix in ipairs(rv.indexes) do ridx[ix.name] = ix end
   local seen = {}
   for _, ix in ipairs(d.indexes) do
     if want("index", ix.name) then
@@ -318,7 +363,7 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
       if not rx then
         b.add_index[#b.add_index + 1] = add
       elseif rx.unique ~= ix.unique or #rx.ncols ~= #ix.ncols then
-        b.drop_index[#b.drop_index + 1] = { kind = "drop_index", table = key, index = rx,
+        b.drop_index[#b.drop_index + 1] = { kind = "drop_index", table = key, index = rx.orig,
           summary = ("removed index '%s' on %s (changed)"):format(rx.name, qname(key)) }
         b.add_index[#b.add_index + 1] = add
       elseif not same_list(rx.ncols, ix.ncols) or rx.nwhere ~= ix.nwhere then
@@ -335,7 +380,7 @@ local function compare_table(out, key, d, r, opts, dialect, buckets)
             summary = ("cannot compare index '%s' on %s: its expression or WHERE differs in text " ..
                        "(PostgreSQL rewrites expressions); drop and re-create it by hand if it changed"):format(ix.name, qname(key)) }
         else
-          b.drop_index[#b.drop_index + 1] = { kind = "drop_index", table = key, index = rx,
+          b.drop_index[#b.drop_index + 1] = { kind = "drop_index", table = key, index = rx.orig,
             summary = ("removed index '%s' on %s (changed)"):format(rx.name, qname(key)) }
           b.add_index[#b.add_index + 1] = add
         end
@@ -439,7 +484,7 @@ function M.compare(declared, reflected, opts)
     existing = {}
     for k in pairs(R.tables) do existing[k] = true end
   end
-  local topts = { renames = opts.renames, include = include, existing = existing }
+  local topts = { renames = opts.renames, include = include, existing = existing, table_renames = renamed_from }
   for _, p in ipairs(pairs_) do
     local dk, rk = p[1], p[2]
     local sub = setmetatable({ [dk] = existing[rk] or existing[dk] }, nil)

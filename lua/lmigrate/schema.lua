@@ -521,7 +521,25 @@ local function builder(st, include_dir)
     M.run_file(st, full)
   end
 
-  return s
+  -- s:create_table(...) passes s as the name: say what is wrong instead
+  local names = {}
+  for name, f in pairs(s) do
+    if type(f) == "function" then
+      names[#names + 1] = name
+      s[name] = function(first, ...)
+        if first == s then fail(("call s.%s(...) with a dot, not s:%s(...)"):format(name, name)) end
+        return f(first, ...)
+      end
+    end
+  end
+  table.sort(names)
+  -- an unknown function: a typo, or an op that has no place in a schema
+  return setmetatable(s, { __index = function(_, key)
+    local best = type(key) == "string" and suggest(key, names)
+    if best then fail(("s.%s does not exist (did you mean s.%s?)"):format(tostring(key), best)) end
+    fail(("s.%s does not exist: a schema file declares the end state with %s"):format(
+      tostring(key), "s." .. table.concat(names, ", s.")))
+  end })
 end
 
 -- Run the schema file at path with a builder bound to st.

@@ -15,7 +15,6 @@
 --                                  and sqlite_master (a small stand-in for the
 --                                  C reflection, so the Lua half can be checked
 --                                  end to end: declared -> revision -> database)
-package.cpath = "./build/lib/?.so;" .. package.cpath
 local core = require("lmigrate.core")
 local schema = require("lmigrate.schema")
 local diff = require("lmigrate.diff")
@@ -110,6 +109,17 @@ A.cases = {
   { "rename_column", nil, base, sub(base, '{ "name", "text" }', '{ "full_name", "text" }'),
     { "rename_column" }, 'op.alter_column("customers", "name", { new_name = "full_name" })',
     { postgresql = { 'ALTER TABLE "customers" RENAME COLUMN "name" TO "full_name";', 'ALTER TABLE "customers" RENAME COLUMN "full_name" TO "name";' } } },
+  { "rename_column with its index and key", nil,
+    base .. 's.create_index("ix_name", "customers", "name")\ns.create_unique_constraint("uq_name", "customers", { "name", "email" })\n',
+    sub(base, '{ "name", "text" }', '{ "full_name", "text" }') ..
+      's.create_index("ix_name", "customers", "full_name")\ns.create_unique_constraint("uq_name", "customers", { "full_name", "email" })\n',
+    { "rename_column" }, 'op.alter_column("customers", "name", { new_name = "full_name" })',
+    { postgresql = { 'ALTER TABLE "customers" RENAME COLUMN "name" TO "full_name";', 'ALTER TABLE "customers" RENAME COLUMN "full_name" TO "name";' } } },
+  { "rename_table referenced by a foreign key", nil,
+    base .. 's.create_foreign_key("fk_oc", "orders", "customers", "customer_id", "id")\n',
+    sub(base, '"customers"', '"clients"') .. 's.create_foreign_key("fk_oc", "orders", "clients", "customer_id", "id")\n',
+    { "rename_table" }, 'op.rename_table("customers", "clients")',
+    { postgresql = { 'ALTER TABLE "customers" RENAME TO "clients";', 'ALTER TABLE "clients" RENAME TO "customers";' } } },
   { "rename_table", nil, base, sub(base, '"orders"', '"purchases"'),
     { "rename_table" }, 'op.rename_table("orders", "purchases")',
     { postgresql = { 'ALTER TABLE "orders" RENAME TO "purchases";', 'ALTER TABLE "purchases" RENAME TO "orders";' } } },

@@ -157,7 +157,13 @@ s.create_index("ix_expr", "billing.invoices", { { expr = "lower(n::text)" }, "m"
       { "sqlite", 'local s = ...\ns.create_table("t", { "a" })\n',
         "schema.lua:2: bad argument #2 to 'create_table' (column \"a\" needs a type as its second value, e.g. { \"a\", \"text\" })" },
       { "sqlite", 'local s = ...\ns.drop_table("t")\n',
-        "schema.lua:2: attempt to call a nil value (field 'drop_table')" },
+        "schema.lua:2: s.drop_table does not exist: a schema file declares the end state with s.alter_column, " ..
+        "s.create_check_constraint, s.create_foreign_key, s.create_index, s.create_primary_key, s.create_schema, " ..
+        "s.create_table, s.create_table_comment, s.create_unique_constraint, s.include" },
+      { "sqlite", 'local s = ...\ns.create_tabel("t", { "a", "integer" })\n',
+        "schema.lua:2: s.create_tabel does not exist (did you mean s.create_table?)" },
+      { "sqlite", 'local s = ...\ns:create_table("t", { "a", "integer" })\n',
+        "schema.lua:2: call s.create_table(...) with a dot, not s:create_table(...)" },
       { "sqlite", 'local s = ...\ns.create_table("t", { "a", "integer" }\n',
         "schema.lua:3: ')' expected (to close '(' at line 2) near <eof>" },
     }
