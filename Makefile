@@ -157,10 +157,11 @@ endif
 # make bench: CLI start-up, load/resolve and upgrade timings next to the
 # sqlite3 CLI and psql (bench/run.sh), a 1,000,000-row SQLite table rebuild
 # next to the same steps by hand (bench/rebuild.sh), and op.backfill on
-# 2,000,000 PostgreSQL rows next to one UPDATE (bench/backfill.sh).
+# 2,000,000 PostgreSQL rows next to one UPDATE (bench/backfill.sh), and
+# autogenerate / check on a 500-table SQLite schema (bench/autogen.sh).
 bench: deps
 	$(MAKE) all
-	$(WITH_PG) sh -c 'bash bench/run.sh && bash bench/rebuild.sh && bash bench/backfill.sh'
+	$(WITH_PG) sh -c 'bash bench/run.sh && bash bench/rebuild.sh && bash bench/backfill.sh && bash bench/autogen.sh'
 
 
 # --- fuzzing ------------------------------------------------------------------

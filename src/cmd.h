@@ -47,4 +47,13 @@ int cmd_branches(int argc, char **argv, struct lm_host *h);
 int cmd_show(int argc, char **argv, struct lm_host *h);
 int cmd_validate(int argc, char **argv, struct lm_host *h);
 
+/* Autogenerate (cmd_autogen.c, cmd_stairway.c). */
+extern const char lm_check_usage[];
+extern const char lm_schema_usage[];
+int cmd_check(int argc, char **argv, struct lm_host *h);
+int cmd_schema(int argc, char **argv, struct lm_host *h);
+/* check --stairway: on the scratch database at scratch_url (NULL: a
+** temporary one); returns the exit status. */
+int lm_stairway(struct lm_host *h, const char *scratch_url);
+
 #endif

@@ -76,6 +76,8 @@ const char lm_revision_usage[] =
   "[--branch-label L]\n"
   "                         [--depends-on REV]... [--version-path DIR] "
   "[--splice]\n"
+  "                         [--autogenerate [--allow-empty] "
+  "[--no-renames]]\n"
   "  -m, --message MSG    what the revision does (also its file name)\n"
   "  --rev-id ID          use ID instead of 12 random hex characters\n"
   "  --head REV           parent: a head, `base` (new root), label@head;\n"
@@ -83,7 +85,14 @@ const char lm_revision_usage[] =
   "  --splice             allow --head to name a revision that is not a head\n"
   "  --branch-label L     give the new revision a branch label\n"
   "  --depends-on REV     a revision (on another branch) applied first\n"
-  "  --version-path DIR   write into this configured version location\n";
+  "  --version-path DIR   write into this configured version location\n"
+  "  --autogenerate       fill in upgrade and downgrade from the differences\n"
+  "                       between the database (at head) and the declared\n"
+  "                       schema file; prints what it detected\n"
+  "  --allow-empty        with --autogenerate: write a revision even when\n"
+  "                       nothing changed\n"
+  "  --no-renames         with --autogenerate: never infer a rename (drop\n"
+  "                       and add instead)\n";
 
 /*
 ** revision -m MSG ...: write a new revision file whose parent is the
@@ -92,7 +101,7 @@ const char lm_revision_usage[] =
 int cmd_revision(int argc, char **argv, struct lm_host *h)
 {
   enum { OPT_REVID = 256, OPT_HEAD, OPT_LABEL, OPT_DEPENDS, OPT_VPATH, OPT_SPLICE,
-         OPT_AUTOGEN };
+         OPT_AUTOGEN, OPT_ALLOW_EMPTY, OPT_NORENAMES };
   static const struct option longopts[] = {
     { "message", required_argument, NULL, 'm' },
     { "rev-id", required_argument, NULL, OPT_REVID },
@@ -102,6 +111,8 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
     { "version-path", required_argument, NULL, OPT_VPATH },
     { "splice", no_argument, NULL, OPT_SPLICE },
     { "autogenerate", no_argument, NULL, OPT_AUTOGEN },
+    { "allow-empty", no_argument, NULL, OPT_ALLOW_EMPTY },
+    { "no-renames", no_argument, NULL, OPT_NORENAMES },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
@@ -110,6 +121,7 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
   const char *head = NULL;
   const char **deps = NULL;
   int ndeps_arg = 0, splice = 0, c, i, rc = 1;
+  int autogen = 0, allow_empty = 0, renames = 1;
   struct lm_idset heads;
 
   memset(&nr, 0, sizeof nr);
@@ -139,10 +151,9 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
     }
     case OPT_VPATH: nr.version_path = optarg; break;
     case OPT_SPLICE: splice = 1; break;
-    case OPT_AUTOGEN:
-      rc = lm_error("--autogenerate is not yet available; write the "
-                    "upgrade and downgrade functions by hand");
-      goto done;
+    case OPT_AUTOGEN: autogen = 1; break;
+    case OPT_ALLOW_EMPTY: allow_empty = 1; break;
+    case OPT_NORENAMES: renames = 0; break;
     case 'h':
       fputs(lm_revision_usage, stdout);
       rc = 0;
@@ -177,6 +188,11 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
   if (nr.rev_id && (rc = lm_scaffold_check_rev_id(h, nr.rev_id)) != 0)
     goto done;
   rc = 1;
+  if ((allow_empty || !renames) && !autogen) {
+    rc = lm_usage_error("--%s goes with --autogenerate",
+                        allow_empty ? "allow-empty" : "no-renames");
+    goto done;
+  }
   if (splice && head == NULL) {
     rc = lm_usage_error("--splice needs --head REV");
     goto done;
@@ -248,7 +264,8 @@ int cmd_revision(int argc, char **argv, struct lm_host *h)
       goto done;
   }
 
-  rc = lm_scaffold_write_revision(h, &nr);
+  rc = autogen ? lm_scaffold_autogen(h, &nr, allow_empty, renames)
+               : lm_scaffold_write_revision(h, &nr);
 done:
   lm_idset_free(&heads);
   free(deps);

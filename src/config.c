@@ -25,7 +25,7 @@ static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
   "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
-  "revision_template", NULL
+  "revision_template", "schema", "autogenerate", NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -212,6 +212,63 @@ static int get_locations(lua_State *L, struct lm_config *c) {
   return 0;
 }
 
+/* autogenerate = { include = function(kind, name, parent) ... end }: the
+** include hook into c->autogen_include_ref. 0 ok, 1 after an error. */
+static int read_autogenerate(lua_State *L, struct lm_config *c) {
+  int t = rawfield(L, "autogenerate");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (t != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'autogenerate' must be a table such as { include = "
+                    "function(kind, name, parent) ... end }", c->path);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING ||
+        strcmp(lua_tostring(L, -1), "include") != 0) {
+      int rc = lm_error("%s: unknown key '%s' in 'autogenerate' (keys: "
+                        "include)", c->path, luaL_tolstring(L, -1, NULL));
+      lua_pop(L, 3);
+      return rc;
+    }
+  }
+  t = rawfield(L, "include");
+  if (t == LUA_TFUNCTION) {
+    c->autogen_include_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    if (t != LUA_TNIL) {
+      lua_pop(L, 1);
+      return lm_error("%s: 'autogenerate.include' must be a function(kind, "
+                      "name, parent) returning false to skip an object",
+                      c->path);
+    }
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* c->schema resolved against the config file's directory (an absolute
+** path stays); schema.lua there when unset. 0 ok, 1 out of memory. */
+static int resolve_schema(struct lm_config *c) {
+  const char *name = c->schema ? c->schema : "schema.lua";
+  const char *slash = c->path ? strrchr(c->path, '/') : NULL;
+  size_t dlen = slash ? (size_t)(slash - c->path) + 1 : 0;
+  char *p;
+  if (name[0] == '/') dlen = 0;
+  p = malloc(dlen + strlen(name) + 1);
+  if (p == NULL) return lm_error("out of memory");
+  memcpy(p, c->path ? c->path : "", dlen);
+  strcpy(p + dlen, name);
+  free(c->schema);
+  c->schema = p;
+  return 0;
+}
+
 /* Check the keys of the table at -1, then read them into h->cfg. */
 static int read_table(struct lm_host *h) {
   lua_State *L = h->L;
@@ -277,6 +334,9 @@ static int read_table(struct lm_host *h) {
                     c->path);
   }
   lua_pop(L, 1);
+  if (get_string(L, c->path, "schema", &c->schema) ||
+      read_autogenerate(L, c))
+    return 1;
   t = rawfield(L, "hooks");
   if (t == LUA_TTABLE) {
     if (check_hooks(L, c->path)) return 1;
@@ -345,6 +405,7 @@ int lm_host_load_config(struct lm_host *h) {
   int rc = 0;
   c->transaction_per_migration = 1;
   c->hooks_ref = LUA_NOREF;
+  c->autogen_include_ref = LUA_NOREF;
   c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
   c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;
@@ -363,6 +424,7 @@ int lm_host_load_config(struct lm_host *h) {
     if (rc) return rc;
   }
   if (c->nlocations == 0 && add_location(c, "versions")) return 1;
+  if (resolve_schema(c)) return 1;
   if (check_locations(c)) return 1;
   if (c->version_table == NULL)
     c->version_table = xstrdup(LM_DEFAULT_VERSION_TABLE);

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "core.h"
 #include "op.h"
+#include "reflect.h"
 #include "url.h"
 #include "value.h"
 
@@ -167,9 +168,31 @@ static int conn_run(lua_State *L) {
   return lua_gettop(L) - base;
 }
 
+/* conn:reflect([{ version_table = , version_table_schema = }]) -> the
+** autogenerate model of the database (reflect.h); lmigrate's own tables
+** (by default lmigrate_version and its history) are left out. */
+static int conn_reflect(lua_State *L) {
+  struct coreconn *c = luaL_checkudata(L, 1, CONN_MT);
+  struct lm_reflect_opts o;
+  const char *vt = "lmigrate_version";
+  if (c->conn == NULL) return luaL_error(L, "attempt to use a closed connection");
+  memset(&o, 0, sizeof o);
+  if (lua_istable(L, 2)) {
+    if (lua_getfield(L, 2, "version_table") == LUA_TSTRING)
+      vt = lua_tostring(L, -1);
+    if (lua_getfield(L, 2, "version_table_schema") == LUA_TSTRING)
+      o.version_table_schema = lua_tostring(L, -1);
+  }
+  o.version_table = vt;
+  o.history_table = lua_pushfstring(L, "%s_history", vt);
+  lm_reflect_push(L, c->conn, &o);
+  return 1;
+}
+
 void lm_core_op(lua_State *L) {
   static const luaL_Reg conn_methods[] = {
     { "run", conn_run },
+    { "reflect", conn_reflect },
     { "close", conn_close },
     { NULL, NULL }
   };

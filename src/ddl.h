@@ -34,6 +34,9 @@ struct lm_index {
   const char *name;
   const char *table;
   const char *const *cols;     /* column names, quoted when rendered */
+  const unsigned char *is_expr;  /* per column: 1 when cols[i] is an SQL
+                               ** expression ({ expr = "lower(email)" }),
+                               ** rendered in parentheses; NULL: all names */
   int ncols;
   int unique;
   const char *where;           /* raw SQL predicate (partial index), or NULL */

@@ -121,6 +121,11 @@ int lm_dialect_render_references(const struct lm_dialect *d,
 void lm_dialect_sqlf(const struct lm_dialect *d, struct lm_sqlbuf *sb,
                      const char *fmt, ...);
 /* Append "(a, b)" for ix->cols quoted with d->quote_ident. */
+/* "(a, (lower(b)))": an index's key columns, names quoted and
+** expressions (ix->is_expr) in parentheses. */
+void lm_dialect_render_index_cols(const struct lm_dialect *d,
+                                  struct lm_sqlbuf *sb,
+                                  const struct lm_index *ix);
 void lm_dialect_render_collist(const struct lm_dialect *d,
                                struct lm_sqlbuf *sb,
                                const char *const *cols, int ncols);

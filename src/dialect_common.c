@@ -220,6 +220,21 @@ void lm_dialect_render_collist(const struct lm_dialect *d,
   lm_sb_addc(sb, ')');
 }
 
+void lm_dialect_render_index_cols(const struct lm_dialect *d,
+                                  struct lm_sqlbuf *sb,
+                                  const struct lm_index *ix) {
+  int i;
+  lm_sb_addc(sb, '(');
+  for (i = 0; i < ix->ncols; i++) {
+    if (i) lm_sb_add(sb, ", ");
+    if (ix->is_expr && ix->is_expr[i])
+      lm_sb_printf(sb, "(%s)", ix->cols[i]);
+    else
+      d->quote_ident(sb, ix->cols[i]);
+  }
+  lm_sb_addc(sb, ')');
+}
+
 int lm_dialect_create_table(struct lm_sqlbuf *sb,
                             const struct lm_create_table *t,
                             lm_render_column_fn render_column,

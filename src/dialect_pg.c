@@ -286,11 +286,14 @@ static int pg_add_column(struct lm_sqlbuf *sb, const char *table,
 static int pg_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
                            struct lm_err *err) {
   size_t ns = schema_len(ix->name), ts = schema_len(ix->table);
+  int i;
   if (ix->ncols < 1)
     return lm_err_set(err, "an index needs at least one column");
-  if (check_ident(ix->name, err) || check_ident(ix->table, err) ||
-      check_idents(ix->cols, ix->ncols, err))
+  if (check_ident(ix->name, err) || check_ident(ix->table, err))
     return 1;
+  for (i = 0; i < ix->ncols; i++)
+    if (!(ix->is_expr && ix->is_expr[i]) && check_ident(ix->cols[i], err))
+      return 1;
   if (ns > 0 && (ns != ts || strncmp(ix->name, ix->table, ns) != 0))
     return lm_err_set(err, "PostgreSQL creates an index in its table's schema; "
                       "give the index name without a schema (\"%s\")",
@@ -302,7 +305,7 @@ static int pg_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
   lm_sb_add(sb, " ON ");
   lm_dialect_quote_ident_std(sb, ix->table);
   lm_sb_addc(sb, ' ');
-  lm_dialect_render_collist(&lm_dialect_pg, sb, ix->cols, ix->ncols);
+  lm_dialect_render_index_cols(&lm_dialect_pg, sb, ix);
   if (ix->where) lm_sb_printf(sb, " WHERE %s", ix->where);
   return 0;
 }

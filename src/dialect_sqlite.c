@@ -212,7 +212,7 @@ static int sqlite_create_index(struct lm_sqlbuf *sb, const struct lm_index *ix,
   lm_sb_add(sb, " ON ");
   lm_dialect_quote_ident_std(sb, dot ? dot + 1 : ix->table);
   lm_sb_addc(sb, ' ');
-  lm_dialect_render_collist(&lm_dialect_sqlite, sb, ix->cols, ix->ncols);
+  lm_dialect_render_index_cols(&lm_dialect_sqlite, sb, ix);
   if (ix->where) lm_sb_printf(sb, " WHERE %s", ix->where);
   return 0;
 }

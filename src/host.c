@@ -32,6 +32,7 @@ struct lm_host *lm_host_new(void) {
   h->xref = luaL_ref(h->L, LUA_REGISTRYINDEX);
   h->revs_ref = LUA_NOREF;
   h->cfg.hooks_ref = LUA_NOREF;
+  h->cfg.autogen_include_ref = LUA_NOREF;
   h->lock_timeout_opt = -1;
   h->ddl_lock_timeout_opt = -1;
   h->statement_timeout_opt = -1;
@@ -50,6 +51,7 @@ static void config_free(struct lm_config *c) {
   free(c->version_table_schema);
   free(c->history_table);
   free(c->revision_template);
+  free(c->schema);
   memset(c, 0, sizeof *c);
 }
 

@@ -33,6 +33,11 @@ struct lm_config {
   char *revision_template;    /* owned; project template path or NULL */
   int hooks_ref;              /* registry ref to the hooks table, or
                               ** LUA_NOREF */
+  char *schema;               /* owned; the declared schema file (key
+                              ** `schema`, resolved relative to the config
+                              ** file; default schema.lua next to it) */
+  int autogen_include_ref;    /* registry ref to autogenerate.include, or
+                              ** LUA_NOREF */
 };
 
 struct lm_host {

@@ -54,6 +54,13 @@ static const struct lm_command lm_commands[] = {
    "set the version table without running revisions", NULL},
   {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
    "validate", "check applied revisions' checksums against their files", NULL},
+  {"check", cmd_check, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "check [--json] [--no-renames] | check --stairway [--scratch-url URL]",
+   "compare the database with the declared schema; or test every downgrade",
+   lm_check_usage},
+  {"schema", cmd_schema, LM_NEED_CONFIG | LM_NEED_DB,
+   "schema dump [--output FILE]",
+   "write the database's schema as a schema file", lm_schema_usage},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))

@@ -439,7 +439,7 @@ static int op_create_index(lua_State *L) {
   memset(&ix, 0, sizeof ix);
   ix.name = lm_op_checkname(L, 1, "index name");
   ix.table = lm_op_checkname(L, 2, "table name");
-  ix.cols = lm_op_check_cols(L, 3, &ix.ncols, "an index");
+  ix.cols = lm_op_check_index_cols(L, 3, &ix.ncols, &ix.is_expr);
   o = lm_op_opt_table(L, 4, "create_index", create_index_keys);
   if (o) {
     ix.unique = lm_op_opt_bool(L, o, o, "unique", 0);

@@ -69,6 +69,13 @@ void lm_op_check_column(lua_State *L, int arg, const char *fname,
 const char *const *lm_op_check_cols(lua_State *L, int arg, int *n,
                                     const char *what);
 
+/* An index's key columns at arg: a column name, or a non-empty list of
+** names and { expr = "sql" } expressions (op_index.c). The arrays live in
+** a userdata pushed on the stack; *is_expr is NULL when there is no
+** expression. */
+const char *const *lm_op_check_index_cols(lua_State *L, int arg, int *n,
+                                          const unsigned char **is_expr);
+
 /* The luaL_Reg table of the ops in op_schema.c (NULL-terminated). */
 extern const luaL_Reg lm_op_schema_funcs[];
 

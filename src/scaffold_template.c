@@ -6,7 +6,10 @@
 ** so a project template may hold other ${...} text. Values are Lua
 ** literals (strings quoted and escaped so that Lua reads them back
 ** unchanged), except ${comment}: the message with its line breaks turned
-** into spaces, for a one-line `--` comment.
+** into spaces, for a one-line `--` comment, and the parts
+** `revision --autogenerate` fills in (lines of Lua; empty, or the
+** examples, otherwise): ${notes} (comment lines), ${transactional},
+** ${upgrades}, ${data} (a whole `data` function) and ${downgrades}.
 */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +21,22 @@
 #include "templates.h"
 
 #define REV_TEMPLATE "revision.lua.tmpl"
+#define NKEYS 12
+/* The bodies of a revision written by hand: an example to replace. */
+#define UPGRADE_EXAMPLE \
+  "    -- op.add_column(\"users\", { \"phone\", \"string(20)\", " \
+  "nullable = true })\n"
+#define DOWNGRADE_EXAMPLE "    -- op.drop_column(\"users\", \"phone\")\n"
+
+/* 1 when the template text (len bytes) contains key. */
+static int has_key(const char *t, size_t len, const char *key)
+{
+  size_t k = strlen(key), i;
+  for (i = 0; i + k <= len; i++)
+    if (memcmp(t + i, key, k) == 0)
+      return 1;
+  return 0;
+}
 
 /* Append s as a Lua double-quoted string literal: quotes, backslashes and
 ** control characters escaped (decimal escapes, as %q would, but "\n" for
@@ -105,10 +124,11 @@ int lm_scaffold_render_revision(const char *tmpl_path,
 {
   static const char *const keys[] = {
     "revision", "down_revision", "branch_labels", "depends_on",
-    "message", "create_date", "comment"
+    "message", "create_date", "comment", "notes", "transactional",
+    "upgrades", "data", "downgrades"
   };
-  struct lm_sqlbuf v[7], tbuf;
-  const char *vals[7];
+  struct lm_sqlbuf v[NKEYS], tbuf;
+  const char *vals[NKEYS];
   const char *tdata;
   size_t tlen;
   char date[32];
@@ -116,7 +136,7 @@ int lm_scaffold_render_revision(const char *tmpl_path,
   struct tm tm;
   int i, rc = 1;
 
-  for (i = 0; i < 7; i++)
+  for (i = 0; i < NKEYS; i++)
     lm_sb_init(&v[i]);
   lm_sb_init(&tbuf);
 
@@ -138,6 +158,15 @@ int lm_scaffold_render_revision(const char *tmpl_path,
     tdata = t->data;
     tlen = t->len;
   }
+  if (nr->upgrades && (!has_key(tdata, tlen, "${upgrades}") ||
+                       !has_key(tdata, tlen, "${downgrades}"))) {
+    rc = lm_error("revision template %s has no ${upgrades} or no "
+                  "${downgrades} placeholder, so --autogenerate cannot fill "
+                  "in the functions; put them where the bodies of upgrade "
+                  "and downgrade go (see docs/autogenerate.md)",
+                  tmpl_path ? tmpl_path : REV_TEMPLATE);
+    goto done;
+  }
 
   localtime_r(&now, &tm);
   strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
@@ -152,10 +181,16 @@ int lm_scaffold_render_revision(const char *tmpl_path,
     for (s = nr->message; *s; s++)
       lm_sb_addc(&v[6], (*s == '\n' || *s == '\r') ? ' ' : *s);
   }
-  for (i = 0; i < 7; i++)
+  if (nr->notes) lm_sb_add(&v[7], nr->notes);
+  if (nr->non_transactional) lm_sb_add(&v[8], "  transactional = false,\n");
+  lm_sb_add(&v[9], nr->upgrades ? nr->upgrades : UPGRADE_EXAMPLE);
+  if (nr->data)
+    lm_sb_printf(&v[10], "\n  data = function(op)\n%s  end,\n", nr->data);
+  lm_sb_add(&v[11], nr->downgrades ? nr->downgrades : DOWNGRADE_EXAMPLE);
+  for (i = 0; i < NKEYS; i++)
     vals[i] = lm_sb_str(&v[i]);
-  render(out, tdata, tlen, keys, vals, 7);
-  for (i = 0; i < 7; i++)
+  render(out, tdata, tlen, keys, vals, NKEYS);
+  for (i = 0; i < NKEYS; i++)
     if (!lm_sb_ok(&v[i]))
       goto oom;
   if (!lm_sb_ok(out))
@@ -165,7 +200,7 @@ int lm_scaffold_render_revision(const char *tmpl_path,
 oom:
   rc = lm_error("out of memory");
 done:
-  for (i = 0; i < 7; i++)
+  for (i = 0; i < NKEYS; i++)
     lm_sb_free(&v[i]);
   lm_sb_free(&tbuf);
   return rc;

@@ -185,6 +185,8 @@ int lm_scaffold_write_revision(const struct lm_host *h,
     goto done;
   }
   lm_info(h, "Generating %s ... done", path);
+  if (nr->id_out)
+    snprintf(nr->id_out, LM_REVID_BUF, "%s", rid);
   rc = 0;
   goto done;
 oom:
