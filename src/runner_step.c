@@ -232,6 +232,8 @@ void lm_run_record_failure(struct run *r, int idx, const char *direction,
       r->be->rollback(r->c, &err);
   }
   report_failure(r, idx, direction, in_tx, sig, recorded);
+  if (!in_tx && strcmp(direction, "data") != 0)
+    lm_run_name_invalid_indexes(r->c);
   r->reported = sig != 0;
 done:
   if (lm_interrupted == 0) lm_interrupted = sig;
