@@ -51,6 +51,9 @@ struct run {
   int data_done;                /* its data phase (data, data_downgrade)
                                 ** finished in this run */
   int reported;                 /* an interrupt's outcome was reported */
+  int offline_stop;             /* --sql: its data phase emitted a stop
+                                ** point; `lmigrate upgrade` writes its
+                                ** version rows, not the script */
 };
 
 /* --sql output held back until the run has succeeded (see

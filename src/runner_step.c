@@ -113,6 +113,7 @@ static int call_revision(struct run *r, int idx, const char *fname,
     }
   }
   r->rows += ctx.rows;      /* committed batches count, also on failure */
+  if (ctx.offline_stop) r->offline_stop = 1;
   lm_op_release(L, &ctx);
   if (rc) {
     *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
@@ -308,6 +309,7 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   int rc = 1;
   lm_idset_init(&next);
   r->data_done = 0;
+  r->offline_stop = 0;
   announce(r, dir, idx);
   if (dir == LM_DOWN && data_pending)
     lm_info(r->h, "Backing out %s, which is in its data phase", rev->id);
@@ -338,6 +340,20 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
     r->data_done = 1;
     in_tx = 0;      /* what follows opens its own transaction */
     own_tx = 0;
+    if (r->offline_stop) {
+      /* --sql: `lmigrate upgrade` finishes this revision; the script goes
+      ** on from the heads it leaves. */
+      printf("-- (%s is marked applied by `lmigrate upgrade %s`, not by "
+             "this script)\n\n", rev->id, rev->id);
+      if (lm_run_copy_heads(&next, heads) ||
+          lm_graph_step_heads(r->g, &next, idx, dir) ||
+          lm_run_copy_heads(heads, &next)) {
+        lm_error("out of memory");
+        goto done;
+      }
+      rc = 0;
+      goto done;
+    }
   } else if (dir == LM_UP && data_pending && own_tx) {
     in_tx = 0;
     own_tx = 0;
