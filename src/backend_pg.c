@@ -662,6 +662,7 @@ static int pg_begin(struct lm_conn *c, struct lm_err *err) {
 ** transaction (an earlier statement failed) is rolled back and reported. */
 static int pg_commit(struct lm_conn *c, struct lm_err *err) {
   char tag[16];
+  if (((struct pg_conn *)c)->wait_local) ((struct pg_conn *)c)->wait_limit_ms = 0;
   if (pq_of(c)->transactionStatus(pg_of(c)) == PQTRANS_INERROR) {
     simple(c, "ROLLBACK", NULL, NULL);
     return lm_err_set(err, "cannot commit: an earlier statement in the "
@@ -676,6 +677,7 @@ static int pg_commit(struct lm_conn *c, struct lm_err *err) {
 
 /* rollback: a no-op outside a transaction. */
 static int pg_rollback(struct lm_conn *c, struct lm_err *err) {
+  if (((struct pg_conn *)c)->wait_local) ((struct pg_conn *)c)->wait_limit_ms = 0;
   switch (pq_of(c)->transactionStatus(pg_of(c))) {
   case PQTRANS_IDLE:
     return 0;
@@ -793,8 +795,10 @@ static int pg_set_limits(struct lm_conn *c, int lock_timeout_ms,
                               names[i]);
   }
   if (len == 0) return 0;
-  if (lock_timeout_ms >= 0)
-    ((struct pg_conn *)c)->wait_limit_ms = lock_timeout_ms;
+  /* the watch's threshold: the lock timeout in force (a SET LOCAL one
+  ** ends with its transaction) */
+  ((struct pg_conn *)c)->wait_limit_ms = lock_timeout_ms > 0 ? lock_timeout_ms : 0;
+  ((struct pg_conn *)c)->wait_local = local;
   return simple(c, sql, NULL, err);
 }
 

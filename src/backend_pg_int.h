@@ -26,6 +26,7 @@ struct pg_conn {
   PGconn *side;          /* owned; NULL until the watch first needs it */
   int wait_limit_ms;     /* lock_timeout last set by set_limits (0: none):
                          ** a statement busy for half of it is looked at */
+  int wait_local;        /* it was SET LOCAL: it ends with the transaction */
   char blockers[128];    /* "pid 123, 456" of the last statement's
                          ** blockers ("" none), for its lock-timeout error */
   struct lm_pg_guard *guard; /* owned; NULL while no hold guard is armed */

@@ -83,6 +83,13 @@ int lm_op_data_offline(lua_State *L, const char *fname) {
   }
   lua_pop(L, 1);
   key = opt(L, "key");
+  if (key == NULL && lua_getfield(L, 1, "key") == LUA_TTABLE &&
+      lua_rawlen(L, -1) == 1 && lua_rawgeti(L, -1, 1) == LUA_TSTRING) {
+    key = lua_tostring(L, -1);   /* { "id" }: anchored in the options */
+    lua_pop(L, 2);
+  } else if (key == NULL) {
+    lua_settop(L, 1);
+  }
   set = strcmp(fname, "backfill") == 0 ? opt(L, "set") : NULL;
   where = opt(L, "where");
   if (key == NULL && lua_getfield(L, 1, "key") != LUA_TTABLE)
