@@ -174,6 +174,16 @@ for _, backend in ipairs(h.each_backend()) do
       end)
     end
 
+    it("max_lock_hold is a number of seconds (config), like --max-lock-hold", function()
+      local dir = setup(backend, { items() }, 'max_lock_hold = "soon",')
+      local r = run(dir, "heads")
+      assert.equal(1, r.code, show(r))
+      assert.matches("'max_lock_hold' must be a number of seconds from 0 to 86400", r.err, 1, true)
+      dir = setup(backend, { items() }, "max_lock_hold = 0,")
+      r = run(dir, "--max-lock-hold 2 upgrade head")
+      assert.equal(0, r.code, show(r))
+    end)
+
     it("validate_constraint checks its arguments", function()
       local dir = setup(backend, { items(), rev { id = "bbb222", down = "aaa111",
         up = 'op.validate_constraint("items")' } })
