@@ -63,7 +63,7 @@ static const char *recipe(const char *sql) {
   if (strncasecmp(sql, "UPDATE", 6) == 0 || strncasecmp(sql, "DELETE", 6) == 0)
     return "move the row changes to the revision's data phase with "
            "op.backfill (batched, no long lock; lint rule "
-           "ban-whole-table-update)";
+           "whole-table-dml)";
   if (strncasecmp(sql, "CREATE", 6) == 0 && strcasestr(sql, "INDEX"))
     return "build the index with op.create_index(..., { concurrently = "
            "true }) in a revision with transactional = false (lint rule "
@@ -74,7 +74,11 @@ static const char *recipe(const char *sql) {
   if (strcasestr(sql, "NOT NULL") != NULL)
     return "add CHECK (col IS NOT NULL) with not_valid = true, "
            "op.validate_constraint, then alter_column(nullable = false) "
-           "(lint rule adding-not-nullable-field)";
+           "(lint rule setting-not-nullable-field)";
+  if (strcasestr(sql, "FOREIGN KEY") != NULL)
+    return "add the foreign key with not_valid = true and validate it "
+           "with op.validate_constraint in a later revision (lint rule "
+           "adding-foreign-key-constraint)";
   if (strcasestr(sql, "CONSTRAINT") != NULL)
     return "add the constraint with not_valid = true and validate it with "
            "op.validate_constraint in a later revision (lint rule "
