@@ -119,13 +119,33 @@ static void build_fast(lua_State *L, struct walk *w) {
   for (lo = 0; lo <= 1; lo++) {
     struct lm_sqlbuf *sb = walk_sb(L, lo ? S_SQL4 : S_SQL3);
     lm_sb_reset(sb);
-    lm_sb_printf(sb, "WITH lm_k AS (%s), lm_u AS (UPDATE ",
+    lm_sb_printf(sb, "WITH lm_k AS (%s), ",
                  lm_sb_str(walk_sb(L, lo ? S_SQL2 : S_SQL1)));
+    if (!lo) {
+      /* The first batch bounds its range below too (by the first key):
+      ** with only "<= (subquery)" the planner guesses a third of the
+      ** table and scans all of it. */
+      lm_sb_add(sb, "lm_f AS (SELECT ");
+      add_keys(w, sb, 0, NULL);
+      lm_sb_add(sb, " FROM ");
+      walk_qi(w, sb, w->table);
+      if (w->where) lm_sb_printf(sb, " WHERE (%s)", w->where);
+      lm_sb_add(sb, " ORDER BY ");
+      add_keys(w, sb, 0, NULL);
+      lm_sb_add(sb, " LIMIT 1), ");
+    }
+    lm_sb_add(sb, "lm_u AS (UPDATE ");
     walk_qi(w, sb, w->table);
     lm_sb_printf(sb, " SET %s WHERE ", w->set);
     if (lo) {
       add_keycmp(w, sb, ">", 1);
       lm_sb_add(sb, " AND ");
+    } else {
+      lm_sb_addc(sb, '(');
+      add_keys(w, sb, 0, NULL);
+      lm_sb_add(sb, ") >= (SELECT ");
+      add_keys(w, sb, 0, NULL);
+      lm_sb_add(sb, " FROM lm_f) AND ");
     }
     lm_sb_addc(sb, '(');
     add_keys(w, sb, 0, NULL);
