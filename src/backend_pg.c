@@ -317,7 +317,9 @@ static int make_params(int nparams, const struct lm_value *params,
 static PGresult *wait_result(struct pg_conn *c) {
   const struct lm_pq *pq = c->pq;
   PGresult *res, *last = NULL;
-  int cancelled = 0, watched = c->wait_limit_ms <= 0;
+  /* a lock timeout under a second is not watched: opening the watch's
+  ** session could take longer than the wait itself */
+  int cancelled = 0, watched = c->wait_limit_ms < 1000;
   double t0 = lm_now_ms();
   c->blockers[0] = '\0';
   for (;;) {

@@ -399,10 +399,10 @@ echo 0 >%s
     assert(wait_for(function() return table_locked(url, "t", "AccessShareLock") end, 10))
     local pid = h.read(dir .. "/holder.out"):match("(%d+)")
     assert.is_truthy(pid, h.read(dir .. "/holder.out"))
-    local r = run(dir, "--ddl-lock-timeout 0.8 upgrade head", { timeout = 60 })
+    local r = run(dir, "--ddl-lock-timeout 1.2 upgrade head", { timeout = 60 })
     assert.equal("0", waiter())
     assert.equal(1, r.code, show(r))
-    assert.matches("waiting %d+ ms for a lock on t %(lock timeout 800 ms%), blocked by 1 session:", r.err)
+    assert.matches("waiting %d+ ms for a lock on t %(lock timeout 1200 ms%), blocked by 1 session:", r.err)
     assert.matches("pid " .. pid .. "  user %S+  application psql  state active  transaction age [%d.]+ s", r.err)
     assert.matches("query: SELECT pg_catalog.pg_sleep(3);", r.err, 1, true)
     -- the lock-timeout error names the blocker again
@@ -413,7 +413,7 @@ echo 0 >%s
   it("piped output arrives live and in order: the start line before a retry warning, the duration after", function()
     local dir, url = setup({ base(), alter() })
     assert.equal(0, run(dir, "upgrade aaa111").code)
-    local holder = hold_table(dir, url, 1)
+    local holder = hold_table(dir, url, 2.5)
     -- stdout and stderr into one pipe, read line by line as they come
     local p = assert(io.popen(("cd %s && %s --ddl-lock-timeout 0.3 upgrade head 2>&1 </dev/null")
       :format(h.quote(dir), h.quote(h.bin()))))
