@@ -26,6 +26,7 @@
 #include "op_walk.h"
 
 #define LOCK_RETRIES 20
+#define DEFAULT_TARGET_MS 50
 
 /* Sleep ms, in slices, returning early once an interrupt arrived. */
 static void nap(long long ms) {
@@ -247,7 +248,12 @@ static struct walk *walk_setup(lua_State *L, enum walk_kind kind) {
   lua_pop(L, 1);
   w->batch = opt_int(L, fname, "batch_size", 1000, 1);
   w->sleep_ms = opt_int(L, fname, "sleep_ms", 0, 0);
-  w->target_ms = opt_int(L, fname, "target_ms", 0, 0);
+  /* Without a batch_size the walk sizes its batches to take about
+  ** DEFAULT_TARGET_MS each; a batch_size alone is kept as given. */
+  lua_getfield(L, S_OPTS, "batch_size");
+  w->target_ms = opt_int(L, fname, "target_ms",
+                         lua_isnil(L, -1) ? DEFAULT_TARGET_MS : 0, 0);
+  lua_pop(L, 1);
   w->lock_timeout_ms = opt_int(L, fname, "lock_timeout_ms", 2000, 0);
   lm_walk_load_columns(L, w);
   lm_walk_check_key(L, w);
@@ -285,6 +291,15 @@ static int walk_run(lua_State *L, struct walk *w) {
     return 1;
   }
   lm_walk_estimate(L, w);
+  /* lock_timeout for every batch, set once on the session (the batches
+  ** run outside the revision's transaction); walk_close resets it. */
+  if (w->be->set_limits != NULL && w->lock_timeout_ms >= 0) {
+    struct lm_err err;
+    lm_err_clear(&err);
+    if (w->be->set_limits(w->c, (int)w->lock_timeout_ms, -1, 0, &err))
+      lm_walk_db_failed(L, w, &err, 0);
+    w->session_limits = 1;
+  }
   w->t0 = w->last_print = lm_now_ms();
   for (;;) {
     double t;
@@ -326,9 +341,13 @@ static int walk_run(lua_State *L, struct walk *w) {
 /* ---------- entry points ---------- */
 
 int lm_op_backfill(lua_State *L) {
+  if (lm_op_checkctx(L)->conn->be->is_offline)
+    return lm_op_data_offline(L, "backfill");
   return walk_run(L, walk_setup(L, W_SET));
 }
 
 int lm_op_each_batch(lua_State *L) {
+  if (lm_op_checkctx(L)->conn->be->is_offline)
+    return lm_op_data_offline(L, "each_batch");
   return walk_run(L, walk_setup(L, W_EACH));
 }

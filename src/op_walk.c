@@ -78,6 +78,12 @@ static int walk_close(lua_State *L) {
     w->ctx->transactional = w->saved_tx;
     w->guarded = 0;
   }
+  if (w->session_limits) {
+    /* back to the server's settings (see walk_run) */
+    lm_err_clear(&err);
+    w->be->set_limits(w->c, -1, -1, 0, &err);
+    w->session_limits = 0;
+  }
   return 0;
 }
 

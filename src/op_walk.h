@@ -61,6 +61,10 @@ struct walk {
   int bar_dirty;                  /* a \r bar is on the terminal */
   long long total;                /* estimate, -1 unknown */
   double t0, last_print, max_batch_ms;
+  int fast;                       /* PostgreSQL set form: one statement
+                                  ** per batch, in autocommit */
+  int session_limits;             /* lock_timeout is set on the session
+                                  ** for the walk (reset when it ends) */
 };
 
 /* A cursor owned by a Lua userdata, so an error cannot leak it. */

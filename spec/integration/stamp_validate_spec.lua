@@ -207,7 +207,7 @@ for _, backend in ipairs(h.each_backend()) do
       local err = lines(r.err)
       assert.equal(2, #err, r.err)
       assert.matches("^lmigrate: error: versions/aaa111_rev.lua: revision aaa111 changed after it was applied", err[1])
-      assert.matches("^lmigrate: error: 1 applied revision%(s%) do not match", err[2])
+      assert.matches("^lmigrate: error: validate found 1 problem%(s%), above: restore changed files", err[2])
       assert.not_matches("ccc333", r.err)
     end)
 

@@ -149,7 +149,8 @@ for _, backend in ipairs(h.each_backend()) do
 
     it("seconds must be a plain decimal from 0 to 86400", function()
       local dir, url = setup(backend, { trev("aaa111", nil) })
-      for _, opt in ipairs({ "--lock-timeout", "--ddl-lock-timeout", "--statement-timeout" }) do
+      for _, opt in ipairs({ "--lock-timeout", "--ddl-lock-timeout", "--statement-timeout",
+                             "--max-lock-hold" }) do
         for _, bad in ipairs({ "nan", "-nan", "NaN", "inf", " 5", "5 ", "0x10", "1e3",
                                "+5", "-1", "", ".", "86400.5", "5s" }) do
           local r = run(dir, { opt, bad, "upgrade", "head" })
