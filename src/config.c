@@ -25,7 +25,7 @@ static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
   "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
-  "revision_template", NULL
+  "revision_template", "lint", NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -259,6 +259,17 @@ static int read_table(struct lm_host *h) {
                     c->path);
   }
   lua_pop(L, 1);
+  /* lint: "warn" | "error" | "off" or { mode =, disable =, rules_path = };
+  ** its contents are checked by the lint engine (lua/lmigrate/lint.lua) */
+  t = rawfield(L, "lint");
+  if (t == LUA_TSTRING || t == LUA_TTABLE) {
+    c->lint_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    if (t != LUA_TNIL)
+      return lm_error("%s: 'lint' must be \"warn\", \"error\", \"off\" or "
+                      "a table { mode =, disable =, rules_path = }", c->path);
+  }
   t = rawfield(L, "hooks");
   if (t == LUA_TTABLE) {
     if (check_hooks(L, c->path)) return 1;
@@ -326,6 +337,7 @@ int lm_host_load_config(struct lm_host *h) {
   int rc = 0;
   c->transaction_per_migration = 1;
   c->hooks_ref = LUA_NOREF;
+  c->lint_ref = LUA_NOREF;
   c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
   c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;

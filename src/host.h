@@ -33,6 +33,9 @@ struct lm_config {
   char *revision_template;    /* owned; project template path or NULL */
   int hooks_ref;              /* registry ref to the hooks table, or
                               ** LUA_NOREF */
+  int lint_ref;               /* registry ref to the `lint` value (a mode
+                              ** string or a table, checked by
+                              ** lua/lmigrate/lint.lua), or LUA_NOREF */
 };
 
 struct lm_host {

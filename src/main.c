@@ -52,6 +52,9 @@ static const struct lm_command lm_commands[] = {
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
    "stamp TARGET [--purge] [--sql]",
    "set the version table without running revisions", NULL},
+  {"lint", cmd_lint, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "lint [RANGE] [--online] [--json]",
+   "report revision operations unsafe on a live database", lm_lint_usage},
   {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
    "validate", "check applied revisions' checksums against their files", NULL},
 };
