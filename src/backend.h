@@ -113,6 +113,23 @@ struct lm_backend {
   /* *exists = 1 when table (in schema, NULL = default) exists. */
   int (*table_exists)(struct lm_conn *c, const char *schema, const char *table,
                       int *exists, struct lm_err *err);
+  /* Optional (NULL where tables have no strong locks to watch): arm the
+  ** lock-hold guard on the open transaction. From the moment the
+  ** connection first holds ACCESS EXCLUSIVE or SHARE ROW EXCLUSIVE on a
+  ** table that existed when it was armed, every statement runs under a
+  ** statement_timeout limited by what is left of budget_ms (and by
+  ** stmt_timeout_ms, -1 = the server's setting), and one that would run
+  ** past it fails with a report naming the table, the lock, the statement
+  ** and how long it was held. hold_release disarms it (restoring the
+  ** statement_timeout); it fails with that report when the budget was
+  ** overrun between statements. */
+  int (*hold_guard)(struct lm_conn *c, int budget_ms, int stmt_timeout_ms,
+                    struct lm_err *err);
+  int (*hold_release)(struct lm_conn *c, struct lm_err *err);
+  /* Optional: the indexes a failed CREATE INDEX CONCURRENTLY left INVALID
+  ** ("\"ix\" on \"t\", ..." into out, "" when none). */
+  int (*invalid_indexes)(struct lm_conn *c, char *out, size_t n,
+                         struct lm_err *err);
 };
 
 extern const struct lm_backend lm_backend_sqlite;

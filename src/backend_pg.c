@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "backend.h"
+#include "backend_pg_int.h"
 #include "clock.h"
 #include "dialect.h"
 #include "interrupt.h"
@@ -42,15 +43,6 @@
 #define OID_FLOAT8 701
 
 #define LOCK_POLL_MS 100
-
-struct pg_conn {
-  struct lm_conn base;   /* must be first */
-  struct lm_pq *pq;      /* owned (one reference); libpq's functions */
-  PGconn *pg;            /* owned; PQfinish */
-  PGcancel *cancel;      /* owned; PQfreeCancel; NULL if libpq had none */
-  int lock_timeout_ms;
-  int locks;             /* advisory locks taken by lock() and not released */
-};
 
 /* One decoded bytea value. */
 struct blob {
@@ -325,10 +317,13 @@ static int make_params(int nparams, const struct lm_value *params,
 static PGresult *wait_result(struct pg_conn *c) {
   const struct lm_pq *pq = c->pq;
   PGresult *res, *last = NULL;
-  int cancelled = 0;
+  int cancelled = 0, watched = c->wait_limit_ms <= 0;
+  double t0 = lm_now_ms();
+  c->blockers[0] = '\0';
   for (;;) {
     while (pq->isBusy(c->pg)) {
       struct pollfd p;
+      if (!watched) lm_pg_watch(c, lm_now_ms() - t0, &watched);
       if (lm_interrupted && !cancelled && c->cancel != NULL) {
         char buf[256];
         pq->cancel(c->cancel, buf, sizeof buf);
@@ -404,6 +399,10 @@ static int pg_connect(const struct lm_url *url,
   vals[1] = "lmigrate";
   vals[2] = NULL;
   c->pg = pq->connectdbParams(keys, vals, 1);
+  if ((c->conninfo = strdup(url->raw)) == NULL) {
+    lm_err_set(err, "out of memory");
+    goto done;
+  }
   if (c->pg == NULL) {
     lm_err_set(err, "cannot connect to %s: out of memory", url->redacted);
     goto done;
@@ -430,6 +429,7 @@ static int pg_connect(const struct lm_url *url,
     goto done;
   }
   c->cancel = pq->getCancel(c->pg);
+  c->pid = pq->backendPID(c->pg);
   *out = &c->base;
   c = NULL;
   ret = 0;
@@ -439,6 +439,7 @@ done:
     c->pq->finish(c->pg);
     lm_pq_close(c->pq);
   }
+  if (c != NULL) free(c->conninfo);
   free(c);
   return ret;
 }
@@ -448,9 +449,12 @@ done:
 static void pg_close(struct lm_conn *conn) {
   struct pg_conn *c = (struct pg_conn *)conn;
   if (c == NULL) return;
+  lm_pg_guard_free(c);
+  lm_pg_watch_close(c);
   if (c->cancel != NULL) c->pq->freeCancel(c->cancel);
   c->pq->finish(c->pg);
   lm_pq_close(c->pq);
+  free(c->conninfo);
   free(c);
 }
 
@@ -468,6 +472,7 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
   if (nparams > 0 && (used = calloc((size_t)nparams, 1)) == NULL)
     return lm_err_set(err, "out of memory");
   if (check_sql(sql, nparams, used, &sc, err)) goto done;
+  if (lm_pg_guard_before((struct pg_conn *)c, sql, err)) goto done;
   if (nparams == 0) {
     res = run_simple((struct pg_conn *)c, sql);
   } else {
@@ -479,7 +484,11 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
     }
     if (exec_params(c, sql, nparams, params, used, &res, err)) goto done;
   }
-  if (check_result(c, res, sql, err)) goto done;
+  if (lm_pg_guard_after((struct pg_conn *)c, sql,
+                        check_result(c, res, sql, err), err)) {
+    lm_pg_watch_note((struct pg_conn *)c, err);
+    goto done;
+  }
   if (changes != NULL) *changes = strtoll(pq_of(c)->cmdTuples(res), NULL, 10);
   ret = 0;
 done:
@@ -512,8 +521,13 @@ static int pg_query(struct lm_conn *c, const char *sql, int nparams,
                "(this SQL has %d)", sc.nstmts);
     goto done;
   }
+  if (lm_pg_guard_before((struct pg_conn *)c, sql, err)) goto done;
   if (exec_params(c, sql, nparams, params, used, &res, err)) goto done;
-  if (check_result(c, res, sql, err)) goto done;
+  if (lm_pg_guard_after((struct pg_conn *)c, sql,
+                        check_result(c, res, sql, err), err)) {
+    lm_pg_watch_note((struct pg_conn *)c, err);
+    goto done;
+  }
   cur = calloc(1, sizeof *cur);
   if (cur == NULL) {
     lm_err_set(err, "out of memory");
@@ -779,7 +793,22 @@ static int pg_set_limits(struct lm_conn *c, int lock_timeout_ms,
                               names[i]);
   }
   if (len == 0) return 0;
+  if (lock_timeout_ms >= 0)
+    ((struct pg_conn *)c)->wait_limit_ms = lock_timeout_ms;
   return simple(c, sql, NULL, err);
+}
+
+PGresult *lm_pg_run(struct pg_conn *c, const char *sql, int nparams,
+                    const struct lm_value *params, struct lm_err *err) {
+  PGresult *res = NULL;
+  if (nparams == 0) res = run_simple(c, sql);
+  else if (exec_params(&c->base, sql, nparams, params, NULL, &res, err))
+    return NULL;
+  if (check_result(&c->base, res, sql, err)) {
+    c->pq->clear(res);
+    return NULL;
+  }
+  return res;
 }
 
 /* table_exists: in schema, or in current_schema() (where unqualified
@@ -835,4 +864,7 @@ const struct lm_backend lm_backend_pg = {
   .set_limits = pg_set_limits,
   .lock_timeout_sqlstate = "55P03",
   .table_exists = pg_table_exists,
+  .hold_guard = lm_pg_hold_guard,
+  .hold_release = lm_pg_hold_release,
+  .invalid_indexes = lm_pg_invalid_indexes,
 };

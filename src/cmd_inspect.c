@@ -304,8 +304,9 @@ int cmd_validate(int argc, char **argv, struct lm_host *h) {
   problems = lm_runner_validate(h, 0);
   if (problems < 0) return 1;
   if (problems > 0)
-    return lm_error("%d applied revision(s) do not match their files; "
-                    "restore the files, or re-stamp deliberately", problems);
+    return lm_error("validate found %d problem(s), above: restore changed "
+                    "files or re-stamp deliberately; resolve a FAILED "
+                    "revision as it says", problems);
   lm_info(h, "OK: every applied revision matches its file");
   return 0;
 }

@@ -25,7 +25,7 @@ static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
   "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
-  "revision_template", "lint", NULL
+  "revision_template", "max_lock_hold", "lint", NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -247,7 +247,8 @@ static int read_table(struct lm_host *h) {
   if (get_seconds(L, c->path, "lock_timeout", &c->lock_timeout_ms) ||
       get_seconds(L, c->path, "ddl_lock_timeout", &c->ddl_lock_timeout_ms) ||
       get_seconds(L, c->path, "statement_timeout",
-                  &c->statement_timeout_ms))
+                  &c->statement_timeout_ms) ||
+      get_seconds(L, c->path, "max_lock_hold", &c->max_lock_hold_ms))
     return 1;
   t = rawfield(L, "lock_retries");
   if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
@@ -342,6 +343,7 @@ int lm_host_load_config(struct lm_host *h) {
   c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;
   c->lock_retries = LM_DEFAULT_LOCK_RETRIES;
+  c->max_lock_hold_ms = LM_DEFAULT_MAX_LOCK_HOLD_MS;
   if (h->config_opt) {
     if (access(h->config_opt, R_OK) != 0)
       return lm_error("config file '%s' not found (-c)", h->config_opt);
@@ -368,6 +370,7 @@ int lm_host_load_config(struct lm_host *h) {
     c->ddl_lock_timeout_ms = h->ddl_lock_timeout_opt;
   if (h->statement_timeout_opt >= 0)
     c->statement_timeout_ms = h->statement_timeout_opt;
+  if (h->max_lock_hold_opt >= 0) c->max_lock_hold_ms = h->max_lock_hold_opt;
   if (h->url_opt) env = h->url_opt;
   else if ((env = getenv("LMIGRATE_URL")) && *env) ;
   else if ((env = getenv("DATABASE_URL")) && *env) ;

@@ -9,6 +9,7 @@
 #define LM_DEFAULT_LOCK_TIMEOUT_MS 60000
 #define LM_DEFAULT_DDL_LOCK_TIMEOUT_MS 5000
 #define LM_DEFAULT_STATEMENT_TIMEOUT_MS (-1)   /* the server's setting */
+#define LM_DEFAULT_MAX_LOCK_HOLD_MS 5000       /* lock-hold budget */
 #define LM_DEFAULT_LOCK_RETRIES 3
 /* PostgreSQL cuts identifiers at 63 bytes (NAMEDATALEN - 1); the version
 ** table's name leaves room for the "_history" (8 bytes) of its history

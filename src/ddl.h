@@ -81,6 +81,9 @@ struct lm_alter {
   const char *on_delete;       /* ADD_FOREIGN_KEY, or NULL */
   const char *on_update;
   const char *check;           /* ADD_CHECK: SQL expression */
+  int not_valid;               /* ADD_CHECK/ADD_FOREIGN_KEY: NOT VALID (skip
+                               ** checking existing rows; dialects without
+                               ** it ignore the flag) */
 };
 
 #endif

@@ -15,6 +15,10 @@ struct lm_dialect {
   /* 1 when CREATE/DROP INDEX CONCURRENTLY exists (it then cannot run
   ** inside a transaction); else `concurrently` is accepted and ignored. */
   unsigned has_concurrently : 1;
+  /* 1 when CHECK and FOREIGN KEY constraints can be added NOT VALID and
+  ** validated later (ALTER TABLE .. VALIDATE CONSTRAINT); else not_valid is
+  ** ignored and validate_constraint does nothing. */
+  unsigned has_not_valid : 1;
   /* Append name as a quoted identifier: doubles '"' and wraps in '"'.
   ** A dotted name ("s.t") is quoted per part ("s"."t"). */
   void (*quote_ident)(struct lm_sqlbuf *sb, const char *name);

@@ -406,7 +406,11 @@ static int pg_render_alter(struct lm_sqlbuf *sb, const char *table,
     lm_sb_add(sb, "ALTER TABLE ");
     lm_dialect_quote_ident_std(sb, table);
     lm_sb_add(sb, " ADD ");
-    return lm_dialect_render_constraint(&lm_dialect_pg, sb, a, err);
+    if (lm_dialect_render_constraint(&lm_dialect_pg, sb, a, err)) return 1;
+    if (a->not_valid && (a->kind == LM_ALTER_ADD_CHECK ||
+                         a->kind == LM_ALTER_ADD_FOREIGN_KEY))
+      lm_sb_add(sb, " NOT VALID");
+    return 0;
   }
 }
 
@@ -463,6 +467,7 @@ static int pg_history_table(struct lm_sqlbuf *sb, const char *table,
 const struct lm_dialect lm_dialect_pg = {
   .name = "postgresql",
   .has_concurrently = 1,
+  .has_not_valid = 1,
   .quote_ident = lm_dialect_quote_ident_std,
   .quote_literal = pg_quote_literal,
   .map_type = pg_map_type,

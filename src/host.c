@@ -34,6 +34,7 @@ struct lm_host *lm_host_new(void) {
   h->lock_timeout_opt = -1;
   h->ddl_lock_timeout_opt = -1;
   h->statement_timeout_opt = -1;
+  h->max_lock_hold_opt = -1;
   lm_op_openlib(h->L);
   return h;
 }

@@ -30,6 +30,10 @@ struct lm_config {
                               ** --statement-timeout / statement_timeout */
   int lock_retries;           /* retries of a step after a lock timeout;
                               ** default 3; lock_retries */
+  int max_lock_hold_ms;       /* PostgreSQL: how long a transactional
+                              ** revision may hold a strong lock on an
+                              ** existing table; default 5000, 0 = no
+                              ** guard; --max-lock-hold / max_lock_hold */
   char *revision_template;    /* owned; project template path or NULL */
   int hooks_ref;              /* registry ref to the hooks table, or
                               ** LUA_NOREF */
@@ -47,6 +51,7 @@ struct lm_host {
   int lock_timeout_opt;       /* --lock-timeout in ms, -1 when not given */
   int ddl_lock_timeout_opt;   /* --ddl-lock-timeout in ms, or -1 */
   int statement_timeout_opt;  /* --statement-timeout in ms, or -1 */
+  int max_lock_hold_opt;      /* --max-lock-hold in ms, or -1 */
   int db_must_exist;          /* the command only reads (no LM_WRITES):
                               ** lm_host_connect does not create a missing
                               ** SQLite file */

@@ -66,7 +66,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: lmigrate [-c FILE] [-u URL] [-x KEY=VALUE]... [-q|-v]\n"
           "                [--lock-timeout S] [--ddl-lock-timeout S]\n"
-          "                [--statement-timeout S] COMMAND [ARGS]\n\n"
+          "                [--statement-timeout S] [--max-lock-hold S]\n"
+          "                COMMAND [ARGS]\n\n"
           "Database schema migrations with Lua revision scripts.\n\n"
           "options:\n"
           "  -c, --config FILE        config file (default ./lmigrate.lua)\n"
@@ -84,6 +85,10 @@ static void usage(FILE *f) {
           "      --statement-timeout SECS  PostgreSQL: longest a statement\n"
           "                           may run (default: the server's;\n"
           "                           0: no limit)\n"
+          "      --max-lock-hold SECS  PostgreSQL: longest a transactional\n"
+          "                           revision may hold ACCESS EXCLUSIVE or\n"
+          "                           SHARE ROW EXCLUSIVE on an existing\n"
+          "                           table (default 5; 0: no guard)\n"
           "  -h, --help               this help; COMMAND -h for a command\n"
           "  -V, --version            print the version\n\ncommands:\n");
   for (i = 0; i < NCOMMANDS; i++)
@@ -147,7 +152,8 @@ static int parse_seconds(const char *opt, const char *arg, int *ms) {
 
 /* getopt values of the options that have no short form: above every
 ** char, so that getopt's optopt tells a long option from a short one. */
-enum { OPT_LOCK_TIMEOUT = 256, OPT_DDL_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT };
+enum { OPT_LOCK_TIMEOUT = 256, OPT_DDL_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT,
+       OPT_MAX_LOCK_HOLD };
 
 /* "--name" of the long option whose value is c, in buf; NULL when c has
 ** no long form. */
@@ -173,6 +179,7 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
     {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
     {"ddl-lock-timeout", required_argument, NULL, OPT_DDL_LOCK_TIMEOUT},
     {"statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT},
+    {"max-lock-hold", required_argument, NULL, OPT_MAX_LOCK_HOLD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}
@@ -203,6 +210,10 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
       case OPT_STATEMENT_TIMEOUT:
         if (parse_seconds("--statement-timeout", optarg,
                           &h->statement_timeout_opt))
+          return 2;
+        break;
+      case OPT_MAX_LOCK_HOLD:
+        if (parse_seconds("--max-lock-hold", optarg, &h->max_lock_hold_opt))
           return 2;
         break;
       case 'h': usage(stdout); return 0;
@@ -270,6 +281,10 @@ static int run(int argc, char **argv, struct lm_host *h) {
 int main(int argc, char **argv) {
   struct lm_host *h = lm_host_new();
   int rc;
+  /* Line-buffered even when piped (CI logs, | tee, docker logs): each
+  ** progress line leaves at once, and stderr (unbuffered, written after a
+  ** flush of stdout) stays in order with it. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   if (h == NULL) return lm_error("out of memory");
   lm_interrupt_install();
   rc = run(argc, argv, h);

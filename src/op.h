@@ -32,6 +32,9 @@ struct lm_opctx {
                           ** through this context in batches that
                           ** committed (the hooks' ctx.rows); the runner
                           ** zeroes it */
+  int offline_stop;       /* out: under --sql, a data op emitted a stop
+                          ** point (the lmigrate command that runs it
+                          ** moves the version table, not the script) */
 };
 
 /* Push a new op table bound to ctx (borrowed; must outlive every call

@@ -317,9 +317,13 @@ static int walk_run(lua_State *L, struct walk *w) {
 /* ---------- entry points ---------- */
 
 int lm_op_backfill(lua_State *L) {
+  if (lm_op_checkctx(L)->conn->be->is_offline)
+    return lm_op_data_offline(L, "backfill");
   return walk_run(L, walk_setup(L, W_SET));
 }
 
 int lm_op_each_batch(lua_State *L) {
+  if (lm_op_checkctx(L)->conn->be->is_offline)
+    return lm_op_data_offline(L, "each_batch");
   return walk_run(L, walk_setup(L, W_EACH));
 }

@@ -17,6 +17,11 @@ int lm_op_backfill(lua_State *L);
 ** -> rows visited. */
 int lm_op_each_batch(lua_State *L);
 
+/* op.backfill / op.each_batch (fname) under --sql (op_data_offline.c):
+** the set form on PostgreSQL as a batched procedure, anything else as a
+** stop point naming the lmigrate command to run. */
+int lm_op_data_offline(lua_State *L, const char *fname);
+
 /* The luaL_Reg entries for op.c's function table. */
 #define LM_OP_DATA_FUNCS \
   { "backfill", lm_op_backfill }, { "each_batch", lm_op_each_batch },

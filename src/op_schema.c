@@ -245,7 +245,7 @@ static int op_alter_column(lua_State *L) {
 /* ---------- constraints ---------- */
 
 static const char *const fk_keys[] = {
-  "on_delete", "on_update", "copy_from", NULL
+  "on_delete", "on_update", "not_valid", "copy_from", NULL
 };
 
 /* create_foreign_key(name, source_table, referent_table, local_cols,
@@ -271,6 +271,7 @@ static int op_create_foreign_key(lua_State *L) {
   if (o) {
     a.on_delete = lm_op_opt_string(L, o, o, "on_delete");
     a.on_update = lm_op_opt_string(L, o, o, "on_update");
+    a.not_valid = lm_op_opt_bool(L, o, o, "not_valid", 0);
   }
   check_fk_action(L, "create_foreign_key", "on_delete", a.on_delete);
   check_fk_action(L, "create_foreign_key", "on_update", a.on_update);
@@ -304,6 +305,8 @@ static int op_create_primary_key(lua_State *L) {
   return add_key(L, LM_ALTER_ADD_PRIMARY_KEY, "create_primary_key");
 }
 
+static const char *const check_keys[] = { "not_valid", "copy_from", NULL };
+
 /* create_check_constraint(name, table, "sql condition" [, opts]) */
 static int op_create_check_constraint(lua_State *L) {
   struct lm_opctx *ctx = lm_op_ctx(L);
@@ -315,9 +318,35 @@ static int op_create_check_constraint(lua_State *L) {
   a.name = lm_op_checkname(L, 1, "constraint name");
   table = lm_op_checkname(L, 2, "table name");
   a.check = lm_op_checkname(L, 3, "check condition");
-  o = lm_op_opt_table(L, 4, "create_check_constraint", copy_from_keys);
+  o = lm_op_opt_table(L, 4, "create_check_constraint", check_keys);
+  if (o) a.not_valid = lm_op_opt_bool(L, o, o, "not_valid", 0);
   apply_alter(L, ctx, "create_check_constraint", table, &a,
               opt_copy_from(L, o));
+  return 0;
+}
+
+/* validate_constraint(table, name): check the existing rows against a
+** constraint added with not_valid = true (PostgreSQL: ALTER TABLE ..
+** VALIDATE CONSTRAINT, which takes only SHARE UPDATE EXCLUSIVE). A no-op
+** where constraints cannot be NOT VALID (SQLite checks every row when it
+** adds one). */
+static int op_validate_constraint(lua_State *L) {
+  struct lm_opctx *ctx;
+  const char *table = lm_op_checkname(L, 1, "table name");
+  const char *name = lm_op_checkname(L, 2, "constraint name");
+  struct lm_sqlbuf *sb;
+  struct lm_err err;
+  if (lua_gettop(L) > 2)
+    return luaL_error(L, "validate_constraint(table, name) takes 2 "
+                      "arguments, got %d", lua_gettop(L));
+  ctx = lm_op_ctx(L);
+  if (!ctx->conn->dialect->has_not_valid) return 0;
+  ctx = lm_op_checkctx(L);
+  sb = lm_op_newsb(L);
+  lm_err_clear(&err);
+  lm_dialect_sqlf(ctx->conn->dialect, sb, "ALTER TABLE %I VALIDATE "
+                  "CONSTRAINT %I", table, name);
+  lm_op_run_ddl(L, ctx, "validate_constraint", table, sb, 0, &err);
   return 0;
 }
 
@@ -626,6 +655,7 @@ const luaL_Reg lm_op_schema_funcs[] = {
   { "create_check_constraint", op_create_check_constraint },
   { "create_primary_key", op_create_primary_key },
   { "drop_constraint", op_drop_constraint },
+  { "validate_constraint", op_validate_constraint },
   { "create_table_comment", op_create_table_comment },
   { "drop_table_comment", op_drop_table_comment },
   { "create_schema", op_create_schema },

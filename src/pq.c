@@ -34,6 +34,7 @@ static const struct {
   SYM(nfields), SYM(fname), SYM(ftype), SYM(getvalue), SYM(getlength),
   SYM(getisnull), SYM(cmdTuples), SYM(cmdStatus), SYM(unescapeBytea),
   SYM(freemem), SYM(getCancel), SYM(cancel), SYM(freeCancel),
+  SYM(backendPID),
 };
 
 #undef SYM

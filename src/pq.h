@@ -59,6 +59,7 @@ struct lm_pq {
   __typeof__(PQgetCancel) *getCancel;
   __typeof__(PQcancel) *cancel;
   __typeof__(PQfreeCancel) *freeCancel;
+  __typeof__(PQbackendPID) *backendPID;
 };
 
 /* Load libpq and resolve every member. On success *out is owned by the

@@ -240,11 +240,14 @@ static int check_plan(struct run *r, const struct lm_migrate_opts *o,
                       "of transaction_per_migration = false: run it on its "
                       "own or set transaction_per_migration = true",
                       rev->path, rev->id);
-    if (data && (o->offline || r->single_tx))
+    /* --sql renders an upgrade's data phase (op_data_offline.c); a
+    ** data_downgrade is not rendered. */
+    if (data && ((o->offline && o->dir == LM_DOWN) || r->single_tx))
       return lm_error("%s: revision %s has a data phase, which commits batch "
                       "by batch against a live database; it cannot run %s",
                       rev->path, rev->id,
-                      o->offline ? "in --sql (offline) mode"
+                      o->offline ? "in --sql (offline) mode for a downgrade "
+                                   "(run the downgrade with lmigrate itself)"
                                  : "with transaction_per_migration = false");
     if (o->dir == LM_DOWN && !rev->has_downgrade)
       return lm_error("%s: revision %s has no downgrade function, so it "

@@ -51,6 +51,9 @@ struct run {
   int data_done;                /* its data phase (data, data_downgrade)
                                 ** finished in this run */
   int reported;                 /* an interrupt's outcome was reported */
+  int offline_stop;             /* --sql: its data phase emitted a stop
+                                ** point; `lmigrate upgrade` writes its
+                                ** version rows, not the script */
 };
 
 /* --sql output held back until the run has succeeded (see
@@ -141,6 +144,9 @@ int lm_run_clear_checkpoints(struct run *r, int idx);
 ** so the runner refuses to guess. Fills *idx (-1 when nothing blocks) and
 ** when (the row's started_at). Returns 0, or 1 after a database error. */
 int lm_run_read_blocking_failure(struct lm_host *h, int *idx, char when[40]);
+/* Name, as an error, the INVALID indexes of c's database (what a failed
+** CREATE INDEX CONCURRENTLY leaves), where the backend can tell. */
+void lm_run_name_invalid_indexes(struct lm_conn *c);
 /* The revision whose data phase a previous run started but did not finish:
 ** the newest history row among applied/stamped/data rows says 'data'.
 ** *idx = -1 when there is none. 0, or 1 after a database error. */

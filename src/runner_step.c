@@ -24,9 +24,11 @@
 #include "runner_int.h"
 #include "sandbox.h"
 
-/* Progress line: a SQL comment in --sql mode (stdout is the script). */
-static void announce(struct run *r, enum lm_direction dir, int idx,
-                     double ms) {
+/* The line a revision starts with, printed before any of its SQL runs so
+** a long step shows which revision is running: "Running upgrade X -> Y,
+** message" (a SQL comment in --sql mode, where stdout is the script).
+** Its duration follows on a line of its own when it ends (announce_done). */
+static void announce(struct run *r, enum lm_direction dir, int idx) {
   const struct lm_revision *rev = lm_graph_rev(r->g, idx);
   char parents[512];
   size_t len = 0;
@@ -41,10 +43,15 @@ static void announce(struct run *r, enum lm_direction dir, int idx,
            rev->message ? rev->message : "");
     return;
   }
-  lm_info(r->h, "Running %s %s -> %s, %s (%.0f ms)",
+  lm_info(r->h, "Running %s %s -> %s, %s",
           dir == LM_UP ? "upgrade" : "downgrade",
           dir == LM_UP ? parents : rev->id, dir == LM_UP ? rev->id : parents,
-          rev->message ? rev->message : "", ms);
+          rev->message ? rev->message : "");
+}
+
+/* The end of a revision announce() started: "  done in N ms". */
+static void announce_done(struct run *r, double ms) {
+  if (!r->offline) lm_info(r->h, "  done in %.0f ms", ms);
 }
 
 /* Call revision idx's function `fname` (upgrade, downgrade, data,
@@ -56,6 +63,11 @@ static int call_revision(struct run *r, int idx, const char *fname,
                          int in_tx, int retry, int *lock_timeout) {
   lua_State *L = r->h->L;
   struct lm_opctx ctx;
+  struct lm_err err;
+  /* The lock-hold guard watches transactional schema functions only: data
+  ** phases and non-transactional revisions take no long strong locks. */
+  int guarded = in_tx && !r->offline && r->be->hold_guard != NULL &&
+                r->h->cfg.max_lock_hold_ms > 0;
   int rc;
   memset(&ctx, 0, sizeof ctx);
   ctx.conn = r->c;
@@ -71,14 +83,28 @@ static int call_revision(struct run *r, int idx, const char *fname,
                     lm_graph_rev(r->g, idx)->path, lm_graph_rev(r->g, idx)->id,
                     fname);
   }
+  if (guarded && r->be->hold_guard(r->c, r->h->cfg.max_lock_hold_ms,
+                                   r->h->cfg.statement_timeout_ms, &err)) {
+    lua_pop(L, 1);
+    return lm_error("%s", err.msg);
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->h->xref);
   lm_op_push(L, &ctx, lua_gettop(L));
   lua_remove(L, -2);
   rc = lm_host_pcall(r->h, 1, 0);
+  if (guarded) {
+    /* Disarm; over budget between statements is a failure too. */
+    lm_err_clear(&err);
+    if (r->be->hold_release(r->c, &err) && rc == 0) {
+      memcpy(ctx.sqlstate, err.sqlstate, sizeof ctx.sqlstate);
+      lua_pushfstring(L, "%s: revision %s: %s", lm_graph_rev(r->g, idx)->path,
+                      lm_graph_rev(r->g, idx)->id, err.msg);
+      rc = 1;
+    }
+  }
   if (rc == 0) {
     /* Ops queued for one SQLite table rebuild run now, at the end of the
     ** revision function, inside its transaction. */
-    struct lm_err err;
     lm_err_clear(&err);
     if (lm_op_flush(L, &ctx, &err)) {
       memcpy(ctx.sqlstate, err.sqlstate, sizeof ctx.sqlstate);
@@ -87,6 +113,7 @@ static int call_revision(struct run *r, int idx, const char *fname,
     }
   }
   r->rows += ctx.rows;      /* committed batches count, also on failure */
+  if (ctx.offline_stop) r->offline_stop = 1;
   lm_op_release(L, &ctx);
   if (rc) {
     *lock_timeout = r->be->lock_timeout_sqlstate != NULL &&
@@ -206,6 +233,8 @@ void lm_run_record_failure(struct run *r, int idx, const char *direction,
       r->be->rollback(r->c, &err);
   }
   report_failure(r, idx, direction, in_tx, sig, recorded);
+  if (!in_tx && strcmp(direction, "data") != 0)
+    lm_run_name_invalid_indexes(r->c);
   r->reported = sig != 0;
 done:
   if (lm_interrupted == 0) lm_interrupted = sig;
@@ -280,7 +309,8 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   int rc = 1;
   lm_idset_init(&next);
   r->data_done = 0;
-  if (r->offline) announce(r, dir, idx, 0);
+  r->offline_stop = 0;
+  announce(r, dir, idx);
   if (dir == LM_DOWN && data_pending)
     lm_info(r->h, "Backing out %s, which is in its data phase", rev->id);
   if (data && (dir == LM_DOWN || data_pending)) {
@@ -310,6 +340,20 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
     r->data_done = 1;
     in_tx = 0;      /* what follows opens its own transaction */
     own_tx = 0;
+    if (r->offline_stop) {
+      /* --sql: `lmigrate upgrade` finishes this revision; the script goes
+      ** on from the heads it leaves. */
+      printf("-- (%s is marked applied by `lmigrate upgrade %s`, not by "
+             "this script)\n\n", rev->id, rev->id);
+      if (lm_run_copy_heads(&next, heads) ||
+          lm_graph_step_heads(r->g, &next, idx, dir) ||
+          lm_run_copy_heads(heads, &next)) {
+        lm_error("out of memory");
+        goto done;
+      }
+      rc = 0;
+      goto done;
+    }
   } else if (dir == LM_UP && data_pending && own_tx) {
     in_tx = 0;
     own_tx = 0;
@@ -338,7 +382,7 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
     goto done;
   }
   if (lm_run_copy_heads(heads, &next)) goto done;
-  if (!r->offline) announce(r, dir, idx, lm_now_ms() - t0);
+  announce_done(r, lm_now_ms() - t0);
   rc = 0;
 done:
   lm_idset_free(&next);

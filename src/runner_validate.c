@@ -11,9 +11,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "host.h"
 #include "log.h"
 #include "runner_int.h"
+
+void lm_run_name_invalid_indexes(struct lm_conn *c) {
+  char list[512];
+  struct lm_err err;
+  lm_err_clear(&err);
+  if (c == NULL || c->be->invalid_indexes == NULL ||
+      c->be->invalid_indexes(c, list, sizeof list, &err) || list[0] == '\0')
+    return;
+  lm_error("INVALID index left by a failed CREATE INDEX CONCURRENTLY: %s. "
+           "It slows every write to its table and answers no query: drop it "
+           "(op.drop_index(name, { concurrently = true, if_exists = true }) "
+           "or DROP INDEX CONCURRENTLY) before building it again", list);
+}
+
+/* The FAILED state of `validate`: a failed non-transactional revision
+** blocks the next upgrade; say so as an error. 1 when there is one. */
+static int failed_state(struct lm_host *h) {
+  char when[40];
+  int idx;
+  if (lm_run_read_blocking_failure(h, &idx, when) || idx < 0) return 0;
+  lm_error("revision %s (%s) is FAILED since %s: non-transactional, it may "
+           "be partly applied, and `lmigrate upgrade` refuses to run until "
+           "it is resolved (finish or undo its work, then `lmigrate stamp`, "
+           "or make it idempotent and re-run)",
+           lm_graph_rev(h->graph, idx)->id, lm_graph_rev(h->graph, idx)->path,
+           when);
+  lm_run_name_invalid_indexes(h->conn);
+  return 1;
+}
 
 int lm_runner_validate(struct lm_host *h, int as_warning) {
   struct recorded rec;
@@ -52,6 +82,7 @@ int lm_runner_validate(struct lm_host *h, int as_warning) {
                  rev->checksum, rec.sums[i]);
     }
   }
+  if (!as_warning) problems += failed_state(h);
 done:
   lm_run_recorded_free(h, &rec);
   free(applied);

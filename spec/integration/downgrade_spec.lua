@@ -88,9 +88,11 @@ for _, backend in ipairs(h.each_backend()) do
       local r = run(dir, "downgrade -2")
       assert.equal(0, r.code, r.err)
       local out = lines(r.out)
-      assert.equal(2, #out, r.out)
+      assert.equal(4, #out, r.out)
       assert.matches("^Running downgrade ddd444 %-> ccc333", out[1])
-      assert.matches("^Running downgrade ccc333 %-> bbb222", out[2])
+      assert.matches("^  done in %d+ ms$", out[2])
+      assert.matches("^Running downgrade ccc333 %-> bbb222", out[3])
+      assert.matches("^  done in %d+ ms$", out[4])
       assert.version_is(url, "bbb222")
     end)
 
@@ -98,7 +100,7 @@ for _, backend in ipairs(h.each_backend()) do
       local dir, url = at_head()
       local r = run(dir, "downgrade base")
       assert.equal(0, r.code, r.err)
-      assert.equal(4, #lines(r.out))
+      assert.equal(8, #lines(r.out))   -- a start line and a duration each
       assert.matches("Running downgrade aaa111 %->  ?, one", r.out)
       assert.version_is(url, {})
       assert.same({}, ttables(url))

@@ -202,7 +202,8 @@ describe("lock safety [postgres] #integration #postgres", function()
     assert.matches("retry 1 of 1", r.err, 1, true)
     assert.matches("lock timeout", r.err, 1, true)
     assert.matches("revision bbb222 %(versions/bbb222_alter.lua%) failed and was rolled back", r.err)
-    assert.not_matches("Running upgrade aaa111 %-> bbb222", r.out)
+    assert.matches("Running upgrade aaa111 %-> bbb222", r.out)
+    assert.not_matches("aaa111 %-> bbb222[^\n]*\n  done in", r.out)
     -- 0.3 s + 0.5 s backoff + 0.3 s: gave up while the holder (4 s) still
     -- held its lock
     assert.is_false(h.exists(dir .. "/holder.rc"),
@@ -320,6 +321,121 @@ echo 0 >%s
     assert.same({}, h.query(url, "SELECT rev FROM runlog"))
     assert.version_is(url, "bbb222")
     assert.same({ "aaa111 up applied", "bbb222 up applied", "ccc333 up failed" }, history(url))
+  end)
+
+  -----------------------------------------------------------------------
+  -- the lock-hold guard (max_lock_hold) and the blocker report (issue 12)
+
+  -- bbb222 takes ACCESS EXCLUSIVE on t (existing), then keeps it 3 s.
+  local function holds_long()
+    return rev { id = "bbb222", down = "aaa111", slug = "hold",
+      up = [[op.execute("INSERT INTO runlog (rev) VALUES ('bbb222')") ]] ..
+           'op.add_column("t", {"note", "string(20)"}) ' ..
+           'op.execute("SELECT pg_sleep(3)")',
+      dn = 'op.drop_column("t", "note")' }
+  end
+
+  it("a revision holding ACCESS EXCLUSIVE on an existing table past --max-lock-hold is stopped, rolled back and named", function()
+    local dir, url = setup({ base(), holds_long() })
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    local t0 = now_ms()
+    local r = run(dir, "--max-lock-hold 0.5 upgrade head", { timeout = 60 })
+    local took = now_ms() - t0
+    assert.equal(1, r.code, show(r))
+    -- the report: table, lock, statement, how long, the recipe
+    assert.matches("held ACCESS EXCLUSIVE on table t for 0.%d s, over the " ..
+      "lock%-hold budget %(max_lock_hold = 0.5 s%)", r.err)
+    assert.matches('at "SELECT pg_sleep(3)"', r.err, 1, true)
+    assert.matches('taken by "ALTER TABLE "t" ADD COLUMN "note"', r.err, 1, true)
+    assert.matches("Safe recipe:", r.err, 1, true)
+    assert.matches("revision bbb222 %(versions/bbb222_hold.lua%) failed and was rolled back", r.err)
+    assert.not_matches("retry", r.err)
+    assert.is_true(took < 2500, "the guard should stop it after 0.5 s (took " .. took .. " ms)")
+    assert.has_no_column(url, "t", "note")
+    assert.same({}, h.query(url, "SELECT rev FROM runlog"))
+    assert.version_is(url, "aaa111")
+    assert.same({ "aaa111 up applied", "bbb222 up failed" }, history(url))
+    -- 0 disables the guard: the same revision runs to the end
+    r = run(dir, "--max-lock-hold 0 upgrade head", { timeout = 60 })
+    assert.equal(0, r.code, show(r))
+    assert.version_is(url, "bbb222")
+  end)
+
+  it("the guard ignores tables the revision created, and max_lock_hold is a config key", function()
+    local dir, url = setup({ base(), rev { id = "bbb222", down = "aaa111", slug = "new",
+      up = 'op.create_table("fresh", {"id", "integer"}) ' ..
+           'op.add_column("fresh", {"note", "string(20)"}) ' ..
+           'op.execute("SELECT pg_sleep(1)")',
+      dn = 'op.drop_table("fresh")' } }, "max_lock_hold = 0.3,")
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    local r = run(dir, "upgrade head", { timeout = 60 })
+    assert.equal(0, r.code, show(r))
+    assert.version_is(url, "bbb222")
+    -- and the config key does guard an existing table
+    dir, url = setup({ base(), holds_long() }, "max_lock_hold = 0.3,")
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    r = run(dir, "upgrade head", { timeout = 60 })
+    assert.equal(1, r.code, show(r))
+    assert.matches("max_lock_hold = 0.3 s", r.err, 1, true)
+    assert.version_is(url, "aaa111")
+  end)
+
+  it("a data phase is not subject to the guard", function()
+    local dir, url = setup({ base(), rev { id = "bbb222", down = "aaa111", slug = "data",
+      fields = 'data = function(op) op.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE; ' ..
+               'SELECT pg_sleep(1)") end,',
+      up = "", dn = "" } }, "max_lock_hold = 0.3,")
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    local r = run(dir, "upgrade head", { timeout = 60 })
+    assert.equal(0, r.code, show(r))
+    assert.version_is(url, "bbb222")
+  end)
+
+  it("while a revision waits for a lock, the blocking session is reported (pid, user, application, state, age, query)", function()
+    local dir, url = setup({ base(), alter() }, "lock_retries = 0,")
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    local waiter = session(dir, url, "holder", "SELECT pg_catalog.pg_backend_pid();\n" ..
+      "BEGIN;\nLOCK TABLE t IN ACCESS SHARE MODE;\nSELECT pg_catalog.pg_sleep(3);\nCOMMIT;\n")
+    assert(wait_for(function() return table_locked(url, "t", "AccessShareLock") end, 10))
+    local pid = h.read(dir .. "/holder.out"):match("(%d+)")
+    assert.is_truthy(pid, h.read(dir .. "/holder.out"))
+    local r = run(dir, "--ddl-lock-timeout 0.8 upgrade head", { timeout = 60 })
+    assert.equal("0", waiter())
+    assert.equal(1, r.code, show(r))
+    assert.matches("waiting %d+ ms for a lock on t %(lock timeout 800 ms%), blocked by 1 session:", r.err)
+    assert.matches("pid " .. pid .. "  user %S+  application psql  state active  transaction age [%d.]+ s", r.err)
+    assert.matches("query: SELECT pg_catalog.pg_sleep(3);", r.err, 1, true)
+    -- the lock-timeout error names the blocker again
+    assert.matches("lock timeout .*%(blocked by pid " .. pid .. ": see the warning above%)", r.err)
+    assert.version_is(url, "aaa111")
+  end)
+
+  it("piped output arrives live and in order: the start line before a retry warning, the duration after", function()
+    local dir, url = setup({ base(), alter() })
+    assert.equal(0, run(dir, "upgrade aaa111").code)
+    local holder = hold_table(dir, url, 1)
+    -- stdout and stderr into one pipe, read line by line as they come
+    local p = assert(io.popen(("cd %s && %s --ddl-lock-timeout 0.3 upgrade head 2>&1 </dev/null")
+      :format(h.quote(dir), h.quote(h.bin()))))
+    local first_at, lines = nil, {}
+    local t0 = now_ms()
+    for line in p:lines() do
+      if not first_at then first_at = now_ms() - t0 end
+      lines[#lines + 1] = line
+    end
+    p:close()
+    local took = now_ms() - t0
+    assert.equal("0", holder())
+    local text = table.concat(lines, "\n")
+    local start = text:find("Running upgrade aaa111 -> bbb222", 1, true)
+    local warn = text:find("lock wait timed out", 1, true)
+    local done = text:find("  done in", 1, true)
+    assert.is_truthy(start and warn and done, text)
+    assert.is_true(start < warn and warn < done, text)
+    -- the start line came while the run was still waiting for the lock
+    assert.is_true(first_at < took - 400,
+      ("first line after %d ms of %d ms:\n%s"):format(first_at, took, text))
+    assert.version_is(url, "bbb222")
   end)
 
   -----------------------------------------------------------------------
