@@ -107,6 +107,7 @@ int cmd_lint(int argc, char **argv, struct lm_host *h) {
     rc = lm_error("lint --online: cannot reach the database: %s", err.msg);
     goto done;
   }
+  o.ancestors = 1;
   if (range) {
     if ((rc = range_targets(h, range, &steps)) != 0) goto done;
   } else if (connected) {
@@ -115,8 +116,11 @@ int cmd_lint(int argc, char **argv, struct lm_host *h) {
       rc = lm_error("%s", err.msg);
       goto done;
     }
+    /* what is applied is in the live catalog (the PostgreSQL rules read
+    ** it; the SQLite ones need no schema) */
     o.pending = 1;
     o.online = 1;
+    o.ancestors = 0;
   } else {
     struct lm_idset none;
     lm_idset_init(&none);

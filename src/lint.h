@@ -21,14 +21,19 @@ struct lm_lint_opts {
                         ** table one of them creates is new for the later
                         ** ones too */
   int json;             /* --json output */
-  int online;           /* table sizes from the live connection h->conn
+  int online;           /* table sizes, column types, constraints and
+                        ** indexes from the live connection h->conn
                         ** (PostgreSQL) */
+  int ancestors;        /* also render every revision before the targets,
+                        ** to know the schema they leave (without a live
+                        ** catalog); 0: the targets only */
   const char *purpose;  /* "lint" (the command) or "upgrade"; static */
   FILE *out;            /* where the report goes; borrowed */
 };
 
-/* Lint o->targets. Every revision from base up to the targets is recorded
-** (the earlier ones only to know the schema they leave behind). Prints
+/* Lint o->targets. With o->ancestors every revision from base up to the
+** targets is recorded (the earlier ones only to know the schema they
+** leave behind). Prints
 ** the report to o->out; *nerrors gets the number of error findings.
 ** Returns 0, or 1 after printing an error (a broken config `lint` value,
 ** a rule that failed to load). */

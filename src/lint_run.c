@@ -316,6 +316,62 @@ static void push_sizes(struct lm_host *h) {
   h->conn->be->cursor_close(cur);
 }
 
+/* Push the rows of a catalog query on the live PostgreSQL connection as
+** a list of lists (text as strings, integers, booleans, NULL as false);
+** an empty list when there is no such connection or the query fails. */
+static void push_rows(struct lm_host *h, const char *sql) {
+  lua_State *L = h->L;
+  struct lm_cursor *cur = NULL;
+  struct lm_err err;
+  int n = 0;
+  lua_newtable(L);
+  if (h->conn == NULL || strcmp(h->conn->dialect->name, "postgresql") != 0)
+    return;
+  lm_err_clear(&err);
+  if (h->conn->be->query(h->conn, sql, 0, NULL, &cur, &err)) {
+    lm_debug(h, "lint: catalog query failed: %s", err.msg);
+    h->conn->be->cursor_close(cur);
+    return;
+  }
+  while (h->conn->be->cursor_step(cur, &err) == 1) {
+    int i, nc = h->conn->be->cursor_ncols(cur);
+    lua_createtable(L, nc, 0);
+    for (i = 0; i < nc; i++) {
+      struct lm_value v;
+      h->conn->be->cursor_value(cur, i, &v);
+      if (v.type == LM_VTEXT) lua_pushlstring(L, v.s, v.n);
+      else if (v.type == LM_VINT) lua_pushinteger(L, v.i);
+      else if (v.type == LM_VBOOL) lua_pushboolean(L, (int)v.i);
+      else if (v.type == LM_VFLOAT) lua_pushnumber(L, v.f);
+      else lua_pushboolean(L, 0);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_rawseti(L, -2, ++n);
+  }
+  h->conn->be->cursor_close(cur);
+}
+
+/* Push { columns =, constraints =, indexes = } from the live catalog
+** (tables visible on the search path): what the applied revisions left. */
+static void push_catalog(struct lm_host *h) {
+  lua_State *L = h->L;
+  lua_createtable(L, 0, 3);
+  push_rows(h, "SELECT c.relname, a.attname, format_type(a.atttypid, "
+            "a.atttypmod), a.attnotnull FROM pg_attribute a JOIN pg_class c "
+            "ON c.oid = a.attrelid WHERE c.relkind IN ('r', 'p') AND "
+            "a.attnum > 0 AND NOT a.attisdropped AND "
+            "pg_table_is_visible(c.oid)");
+  lua_setfield(L, -2, "columns");
+  push_rows(h, "SELECT c.relname, k.conname, k.contype::text, k.convalidated, "
+            "pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c "
+            "ON c.oid = k.conrelid WHERE k.contype IN ('c', 'f') AND "
+            "pg_table_is_visible(c.oid)");
+  lua_setfield(L, -2, "constraints");
+  push_rows(h, "SELECT tablename, indexname FROM pg_indexes WHERE "
+            "schemaname = ANY (current_schemas(false))");
+  lua_setfield(L, -2, "indexes");
+}
+
 /* Push require("lmigrate.lint")[fn]. 0, or 1 after printing. */
 static int push_engine_fn(struct lm_host *h, const char *fn) {
   lua_State *L = h->L;
@@ -349,6 +405,10 @@ static void push_opts(struct lm_host *h, const struct lm_lint_opts *o,
   if (o->online) push_sizes(h);
   else lua_newtable(L);
   lua_setfield(L, -2, "sizes");
+  if (o->online && h->conn) {
+    push_catalog(h);
+    lua_setfield(L, -2, "catalog");
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->cfg.lint_ref);
   lua_setfield(L, -2, "config");
   lua_pushstring(L, h->cfg.path ? h->cfg.path : "lmigrate.lua");
@@ -394,9 +454,15 @@ int lm_lint_run(struct lm_host *h, const struct lm_lint_opts *o,
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   if (lint_url(h, &url, &own)) goto done;
-  /* Every revision in run order; the targets' ancestors tell the rules
-  ** what the earlier revisions built. */
-  if (lm_graph_plan(h->graph, &none, "heads", LM_UP, &all, &err)) {
+  /* Every revision in run order (the targets' ancestors tell the rules
+  ** what the earlier revisions built), or the targets only. */
+  if (!o->ancestors) {
+    for (i = 0; i < o->targets->n; i++)
+      if (lm_idset_push(&all, o->targets->v[i])) {
+        lm_error("out of memory");
+        goto done;
+      }
+  } else if (lm_graph_plan(h->graph, &none, "heads", LM_UP, &all, &err)) {
     lm_error("%s", err.msg);
     goto done;
   }

@@ -322,6 +322,27 @@ local function apply(model, indexes, rec, revno, created)
   end
 end
 
+-- Seed the model from the live catalog (lint_run.c push_catalog): the
+-- schema the applied revisions left.
+local function seed(model, indexes, catalog)
+  for _, r in ipairs(catalog.columns or {}) do
+    local t = model_table(model, r[1])
+    t.known = true
+    t.columns[r[2]] = { name = r[2], type = r[3], nullable = not r[4] }
+  end
+  for _, r in ipairs(catalog.constraints or {}) do
+    local t = model_table(model, r[1])
+    t.checks[r[2]] = { cond = (tostring(r[5]):gsub("^CHECK ", ""):gsub(" NOT VALID$", "")),
+                       validated = r[4] == true, rev = 0,
+                       kind = r[3] == "c" and "check" or "fk" }
+  end
+  for _, r in ipairs(catalog.indexes or {}) do
+    local ix = { table = M.tkey(r[1]) }
+    model_table(model, r[1]).indexes[r[2]] = ix
+    indexes[r[2]] = ix
+  end
+end
+
 -- ---------- running ----------
 
 local function new_ctx(opts, model, indexes, created, rev, revno, target_from)
@@ -416,6 +437,7 @@ function M.run(revs, opts)
   local project_off = check_disable(cfg.disable, by_name,
                                     opts.config_path .. ": lint.disable")
   local model, indexes, created = {}, {}, {}
+  if opts.catalog then seed(model, indexes, opts.catalog) end
   local findings, nerr, nwarn, ntargets = {}, 0, 0, 0
   local target_from
   for revno, rev in ipairs(revs) do

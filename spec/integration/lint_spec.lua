@@ -190,6 +190,29 @@ describe("lmigrate lint #integration #postgres", function()
     assert.matches("lint: no findings in 3 revisions", r.out, 1, true)
   end)
 
+  it("reads the applied CHECK from the live catalog: SET NOT NULL after it is accepted", function()
+    local nn = 'op.alter_column("users", "name", { nullable = false })'
+    local check = 'op.create_check_constraint("ck_name_nn", "users", "name IS NOT NULL", { not_valid = true })'
+    -- applied but NOT VALID: SET NOT NULL still scans
+    local db = h.db_url("postgres")
+    local dir = project(BASE_PG, check, nil, nil, {
+      h.rev { id = "ddd444", down = "bbb222", slug = "nn", up = nn } })
+    assert.equal(0, h.run({ "-u", db, "upgrade", "bbb222" }, { cwd = dir }).code)
+    local r = lint(dir, db)
+    assert.equal(1, r.code, r.out .. r.err)
+    assert.matches("versions/ddd444_nn.lua:5: setting-not-nullable-field: error:", r.out, 1, true)
+    -- applied and validated: accepted
+    db = h.db_url("postgres")
+    dir = project(BASE_PG, check, nil, nil, {
+      h.rev { id = "ccc333", down = "bbb222", slug = "v",
+              up = 'op.validate_constraint("users", "ck_name_nn")' },
+      h.rev { id = "ddd444", down = "ccc333", slug = "nn", up = nn } })
+    assert.equal(0, h.run({ "-u", db, "upgrade", "ccc333" }, { cwd = dir }).code)
+    r = lint(dir, db)
+    assert.equal(0, r.code, r.out .. r.err)
+    assert.matches("lint: no findings in 1 revision", r.out, 1, true)
+  end)
+
   it("a table created by an earlier pending revision is new; with a range it is not", function()
     local dir = project(BASE_PG, NEW, nil, nil, {
       h.rev { id = "ccc333", down = "bbb222", slug = "ix",
