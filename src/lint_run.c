@@ -264,14 +264,17 @@ static int list_lua_files(lua_State *L) {
   return 1;
 }
 
-/* Push a table name -> { rows = reltuples, bytes = total size } of the
-** live PostgreSQL database's tables (keys "schema.table", and the bare
-** name for tables visible on the search path). An empty table when the
-** query fails (the lint then knows no sizes). */
+/* Push a table name -> { rows = reltuples, bytes = relpages * block_size }
+** of the live PostgreSQL database's tables (keys "schema.table", and the
+** bare name for tables visible on the search path). Only pg_class's
+** estimates: pg_total_relation_size would take a lock on every table and
+** wait behind the very locks the run is about to queue for. An empty
+** table when the query fails (the lint then knows no sizes). */
 static void push_sizes(struct lm_host *h) {
   static const char sql[] =
     "SELECT n.nspname, c.relname, c.reltuples::bigint, "
-    "pg_total_relation_size(c.oid)::bigint, pg_table_is_visible(c.oid) "
+    "c.relpages::bigint * current_setting('block_size')::bigint, "
+    "pg_table_is_visible(c.oid) "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' "
     "AND n.nspname NOT LIKE 'pg\\_%'";
@@ -362,13 +365,22 @@ static void push_catalog(struct lm_host *h) {
             "a.attnum > 0 AND NOT a.attisdropped AND "
             "pg_table_is_visible(c.oid)");
   lua_setfield(L, -2, "columns");
+  /* No pg_get_constraintdef / pg_get_indexdef: they can wait for a lock
+  ** on the table. A CHECK that is exactly "col IS NOT NULL" is recognised
+  ** from its node tree text instead (what setting-not-nullable-field
+  ** needs). */
   push_rows(h, "SELECT c.relname, k.conname, k.contype::text, k.convalidated, "
-            "pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c "
-            "ON c.oid = k.conrelid WHERE k.contype IN ('c', 'f') AND "
-            "pg_table_is_visible(c.oid)");
+            "CASE WHEN k.contype = 'c' AND array_length(k.conkey, 1) = 1 AND "
+            "k.conbin::text LIKE '{NULLTEST :arg {VAR %' AND "
+            "k.conbin::text LIKE '% :nulltesttype 1 %' THEN (SELECT a.attname "
+            "FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = "
+            "k.conkey[1]) || ' IS NOT NULL' ELSE '' END FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype IN ('c', "
+            "'f') AND pg_table_is_visible(c.oid)");
   lua_setfield(L, -2, "constraints");
-  push_rows(h, "SELECT tablename, indexname FROM pg_indexes WHERE "
-            "schemaname = ANY (current_schemas(false))");
+  push_rows(h, "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class c "
+            "ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE pg_table_is_visible(c.oid)");
   lua_setfield(L, -2, "indexes");
 }
 

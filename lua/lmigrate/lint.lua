@@ -15,6 +15,7 @@
 -- A rule is a table:
 --   { name = "rule-name", severity = "error" | "warning",
 --     dialects = { postgresql = true } (nil: every dialect),
+--     style = true (a design choice, not reported by `upgrade`'s pass),
 --     why = "one line", fix = "default fix line",
 --     check = function(rec, ctx) return nil | { message =, fix =,
 --       severity =, table = (with scans = true: downgraded to a warning
@@ -332,7 +333,7 @@ local function seed(model, indexes, catalog)
   end
   for _, r in ipairs(catalog.constraints or {}) do
     local t = model_table(model, r[1])
-    t.checks[r[2]] = { cond = (tostring(r[5]):gsub("^CHECK ", ""):gsub(" NOT VALID$", "")),
+    t.checks[r[2]] = { cond = r[5] or "",
                        validated = r[4] == true, rev = 0,
                        kind = r[3] == "c" and "check" or "fk" }
   end
@@ -472,12 +473,13 @@ function M.run(revs, opts)
       ctx.phase = rec.phase
       ctx.transactional = rev.transactional and rec.phase == "upgrade"
       if rev.target then
-        if rec.error and opts.dialect == "postgresql" then
+        if rec.error and opts.dialect == "postgresql" and opts.purpose ~= "upgrade" then
           findings[#findings + 1] = op_error(rec, rev)
           nerr = nerr + 1
         elseif not rec.error then
           for _, rule in ipairs(rules) do
             if not project_off[rule.name] and not off[rule.name] and
+               not (rule.style and opts.purpose == "upgrade") and
                (rule.dialects == nil or rule.dialects[opts.dialect]) then
               local f = rule.check(rec, ctx)
               if f then

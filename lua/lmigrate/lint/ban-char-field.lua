@@ -14,6 +14,7 @@ end
 return {
   name = "ban-char-field",
   severity = "warning",
+  style = true,      -- a design choice, not a lock: `lint` only, not `upgrade`
   dialects = { postgresql = true },
   why = "char(n) pads values with blanks",
   fix = "use text (or string(n)) instead",

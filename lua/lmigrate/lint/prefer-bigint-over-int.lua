@@ -16,6 +16,7 @@ end
 return {
   name = "prefer-bigint-over-int",
   severity = "warning",
+  style = true,      -- a design choice, not a lock: `lint` only, not `upgrade`
   dialects = { postgresql = true },
   why = "integer keys overflow; changing them later rewrites the table",
   fix = "use bigint for primary keys",

@@ -12,6 +12,7 @@ end
 return {
   name = "prefer-identity",
   severity = "warning",
+  style = true,      -- a design choice, not a lock: `lint` only, not `upgrade`
   dialects = { postgresql = true },
   why = "serial is superseded by identity columns",
   fix = "use { \"id\", \"bigint\", primary_key = true, autoincrement = true } "

@@ -18,6 +18,7 @@ end
 return {
   name = "prefer-timestamptz",
   severity = "warning",
+  style = true,      -- a design choice, not a lock: `lint` only, not `upgrade`
   dialects = { postgresql = true },
   why = "timestamp without time zone is ambiguous",
   fix = "use timestamptz",
