@@ -33,6 +33,8 @@ struct lm_command {
 extern const char lm_init_usage[];
 extern const char lm_revision_usage[];
 extern const char lm_merge_usage[];
+/* `lint -h` (cmd_lint.c). */
+extern const char lm_lint_usage[];
 
 int cmd_init(int argc, char **argv, struct lm_host *h);
 int cmd_revision(int argc, char **argv, struct lm_host *h);
@@ -46,6 +48,7 @@ int cmd_heads(int argc, char **argv, struct lm_host *h);
 int cmd_branches(int argc, char **argv, struct lm_host *h);
 int cmd_show(int argc, char **argv, struct lm_host *h);
 int cmd_validate(int argc, char **argv, struct lm_host *h);
+int cmd_lint(int argc, char **argv, struct lm_host *h);
 
 /* Autogenerate (cmd_autogen.c, cmd_stairway.c). */
 extern const char lm_check_usage[];

@@ -25,7 +25,8 @@ static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
   "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
-  "revision_template", "schema", "autogenerate", "max_lock_hold", NULL
+  "revision_template", "schema", "autogenerate", "max_lock_hold", "lint",
+  NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -338,6 +339,17 @@ static int read_table(struct lm_host *h) {
   if (get_string(L, c->path, "schema", &c->schema) ||
       read_autogenerate(L, c))
     return 1;
+  /* lint: "warn" | "error" | "off" or { mode =, disable =, rules_path = };
+  ** its contents are checked by the lint engine (lua/lmigrate/lint.lua) */
+  t = rawfield(L, "lint");
+  if (t == LUA_TSTRING || t == LUA_TTABLE) {
+    c->lint_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+    if (t != LUA_TNIL)
+      return lm_error("%s: 'lint' must be \"warn\", \"error\", \"off\" or "
+                      "a table { mode =, disable =, rules_path = }", c->path);
+  }
   t = rawfield(L, "hooks");
   if (t == LUA_TTABLE) {
     if (check_hooks(L, c->path)) return 1;
@@ -407,6 +419,7 @@ int lm_host_load_config(struct lm_host *h) {
   c->transaction_per_migration = 1;
   c->hooks_ref = LUA_NOREF;
   c->autogen_include_ref = LUA_NOREF;
+  c->lint_ref = LUA_NOREF;
   c->lock_timeout_ms = LM_DEFAULT_LOCK_TIMEOUT_MS;
   c->ddl_lock_timeout_ms = LM_DEFAULT_DDL_LOCK_TIMEOUT_MS;
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;

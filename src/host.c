@@ -33,6 +33,7 @@ struct lm_host *lm_host_new(void) {
   h->revs_ref = LUA_NOREF;
   h->cfg.hooks_ref = LUA_NOREF;
   h->cfg.autogen_include_ref = LUA_NOREF;
+  h->cfg.lint_ref = LUA_NOREF;
   h->lock_timeout_opt = -1;
   h->ddl_lock_timeout_opt = -1;
   h->statement_timeout_opt = -1;

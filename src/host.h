@@ -42,6 +42,9 @@ struct lm_config {
                               ** file; default schema.lua next to it) */
   int autogen_include_ref;    /* registry ref to autogenerate.include, or
                               ** LUA_NOREF */
+  int lint_ref;               /* registry ref to the `lint` value (a mode
+                              ** string or a table, checked by
+                              ** lua/lmigrate/lint.lua), or LUA_NOREF */
 };
 
 struct lm_host {

@@ -26,6 +26,7 @@
 #include "host.h"
 #include "interrupt.h"
 #include "log.h"
+#include "lint.h"
 #include "runner_int.h"
 #include "sandbox.h"
 
@@ -340,6 +341,9 @@ int lm_runner_migrate(struct lm_host *h, const struct lm_migrate_opts *o) {
     goto done;
   }
   if (check_plan(&r, o, &steps)) goto done;
+  /* config lint = "warn" | "error" | "off": lint what is about to run */
+  if (!o->offline && o->dir == LM_UP && lm_lint_before_upgrade(h, &steps))
+    goto done;
   if (lm_run_hook(&r, "before_upgrade", -1, 0, NULL)) goto done;
   if (r.single_tx && lm_run_tx(&r, r.be->begin)) goto done;
   if (!r.single_tx && !o->offline && lm_run_tx(&r, r.be->begin)) goto done;

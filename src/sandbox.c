@@ -36,7 +36,7 @@
 static const char *const rev_keys[] = {
   "revision", "down_revision", "branch_labels", "depends_on", "message",
   "create_date", "transactional", "upgrade", "downgrade", "data",
-  "data_downgrade", NULL
+  "data_downgrade", "lint", NULL
 };
 
 /* __index of a revision environment: the shared globals, or an error.

@@ -74,7 +74,8 @@ describe("SQLite table rebuild through the CLI #integration #sqlite", function()
     local idx_before = h.sqlite(db, "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger', 'view') ORDER BY name")
 
     local r = ok(dir, "upgrade a2")
-    assert.equal("", r.err)
+    -- no rebuild warning (the lint's renaming-column finding may precede)
+    assert.is_nil(r.err:find("lmigrate: warning", 1, true), r.err)
     local s = h.sqlite(db, "SELECT sql FROM sqlite_master WHERE name = 'parent'")[1][1]
     for _, item in ipairs {
       "id INTEGER PRIMARY KEY AUTOINCREMENT", "code TEXT NOT NULL COLLATE NOCASE UNIQUE",
