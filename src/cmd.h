@@ -46,5 +46,7 @@ int cmd_heads(int argc, char **argv, struct lm_host *h);
 int cmd_branches(int argc, char **argv, struct lm_host *h);
 int cmd_show(int argc, char **argv, struct lm_host *h);
 int cmd_validate(int argc, char **argv, struct lm_host *h);
+int cmd_status(int argc, char **argv, struct lm_host *h);
+int cmd_log(int argc, char **argv, struct lm_host *h);
 
 #endif

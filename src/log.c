@@ -40,11 +40,12 @@ void lm_warn(const char *fmt, ...) {
 
 void lm_info(const struct lm_host *h, const char *fmt, ...) {
   va_list ap;
+  FILE *f = h != NULL && h->json ? stderr : stdout;  /* stdout: JSON */
   if (h != NULL && h->verbosity < 0) return;
   va_start(ap, fmt);
-  vprintf(fmt, ap);
+  vfprintf(f, fmt, ap);
   va_end(ap);
-  putchar('\n');
+  fputc('\n', f);
 }
 
 void lm_debug(const struct lm_host *h, const char *fmt, ...) {

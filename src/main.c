@@ -27,12 +27,12 @@ static const struct lm_command lm_commands[] = {
    "write a revision that joins several heads", lm_merge_usage},
   {"upgrade", cmd_upgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
-   "upgrade TARGET [--sql]  (TARGET: head, heads, REV, +N, REV+N, "
+   "upgrade TARGET [--sql|--json]  (TARGET: head, heads, REV, +N, REV+N, "
    "label@head, label@+N; with --sql also FROM:TO)",
    "apply revisions up to TARGET", NULL},
   {"downgrade", cmd_downgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
-   "downgrade TARGET [--sql]  (TARGET: base, REV, -N, REV-N, label@-N; "
+   "downgrade TARGET [--sql|--json]  (TARGET: base, REV, -N, REV-N, label@-N; "
    "--sql needs FROM:TO)",
    "revert revisions down to TARGET", NULL},
   {"current", cmd_current, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
@@ -45,15 +45,21 @@ static const struct lm_command lm_commands[] = {
    "heads [-v|--verbose] [--json]", "show the heads of the revision graph",
    NULL},
   {"branches", cmd_branches, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
-   "branches [-v|--verbose]", "show branch points", NULL},
-  {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS, "show REV",
+   "branches [-v|--verbose] [--json]", "show branch points", NULL},
+  {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS, "show [--json] REV",
    "show one revision", NULL},
   {"stamp", cmd_stamp,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
    "stamp TARGET [--purge] [--sql]",
    "set the version table without running revisions", NULL},
   {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
-   "validate", "check applied revisions' checksums against their files", NULL},
+   "validate [--json]",
+   "check applied revisions' checksums against their files", NULL},
+  {"status", cmd_status, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "status [--json]  (exit 0 up to date, 3 pending, 4 blocked)",
+   "where the database stands: current, pending, blocked, edited", NULL},
+  {"log", cmd_log, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "log [-n N] [--json]", "the history table, newest first", NULL},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))
@@ -88,8 +94,9 @@ static void usage(FILE *f) {
   fprintf(f, "\nURLs: sqlite:PATH, sqlite:///rel.db, sqlite:////abs.db, "
              "sqlite::memory:,\n      postgresql://user:pass@host:port/db "
              "(any libpq URI; PG* variables, .pgpass)\n"
-             "Exit status: 0 ok, 1 failure, 2 usage error, 130/143 "
-             "interrupted. See docs/cli.md.\n");
+             "Exit status: 0 ok, 1 failure, 2 usage error, 3/4 status: "
+             "pending/blocked,\n130/143 interrupted. See docs/cli.md; "
+             "--json schemas: docs/json.md.\n");
 }
 
 static const struct lm_command *find_command(const char *name) {
