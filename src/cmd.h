@@ -33,6 +33,8 @@ struct lm_command {
 extern const char lm_init_usage[];
 extern const char lm_revision_usage[];
 extern const char lm_merge_usage[];
+/* The full help of `graph` (cmd_graph.c). */
+extern const char lm_graph_usage[];
 
 int cmd_init(int argc, char **argv, struct lm_host *h);
 int cmd_revision(int argc, char **argv, struct lm_host *h);
@@ -48,5 +50,6 @@ int cmd_show(int argc, char **argv, struct lm_host *h);
 int cmd_validate(int argc, char **argv, struct lm_host *h);
 int cmd_status(int argc, char **argv, struct lm_host *h);
 int cmd_log(int argc, char **argv, struct lm_host *h);
+int cmd_graph(int argc, char **argv, struct lm_host *h);
 
 #endif

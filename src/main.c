@@ -60,6 +60,9 @@ static const struct lm_command lm_commands[] = {
    "where the database stands: current, pending, blocked, edited", NULL},
   {"log", cmd_log, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
    "log [-n N] [--json]", "the history table, newest first", NULL},
+  {"graph", cmd_graph, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "graph [--format dot|mermaid] [--no-db] [RANGE]",
+   "draw the revision graph (Graphviz DOT or Mermaid)", lm_graph_usage},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))
