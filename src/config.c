@@ -334,7 +334,7 @@ int lm_host_load_config(struct lm_host *h) {
     if (access(h->config_opt, R_OK) != 0)
       return lm_error("config file '%s' not found (-c)", h->config_opt);
     c->path = xstrdup(h->config_opt);
-  } else if (access("lmigrate.lua", F_OK) == 0) {
+  } else if (!h->no_config_file && access("lmigrate.lua", F_OK) == 0) {
     c->path = xstrdup("lmigrate.lua");
   }
   if (c->path) {

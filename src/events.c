@@ -10,8 +10,11 @@
 #include "host.h"
 #include "json.h"
 
-/* Start an event object: {"event":name,"time":"...Z" */
-static void begin(struct lm_json *j, const char *name) {
+/* Start an event object, {"event":name,"time":"...Z", in the Lua API's
+** writer (h->events) or in *local on stdout; returns the writer. */
+static struct lm_json *begin(struct lm_host *h, struct lm_json *local,
+                             const char *name) {
+  struct lm_json *j = h->events ? h->events : local;
   struct timespec ts;
   struct tm tm;
   char day[32], when[48];
@@ -20,10 +23,16 @@ static void begin(struct lm_json *j, const char *name) {
   strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(when, sizeof when, "%.24s.%03dZ", day,
            (int)(ts.tv_nsec / 1000000));
-  lm_json_init(j, stdout);
+  if (j == local) lm_json_init(j, stdout);
   lm_json_object(j);
   lm_json_kstr(j, "event", name);
   lm_json_kstr(j, "time", when);
+  return j;
+}
+
+/* Events are wanted: --json on the command line, or the Lua API. */
+static int wanted(const struct lm_host *h) {
+  return h->json || h->events != NULL;
 }
 
 static void finish(struct lm_json *j) {
@@ -40,44 +49,44 @@ static void revision(struct lm_json *j, const struct lm_host *h, int idx) {
 
 void lm_event_step(struct lm_host *h, const char *event, int idx,
                    const char *direction, double ms, long long rows) {
-  struct lm_json j;
-  if (!h->json) return;
-  begin(&j, event);
-  revision(&j, h, idx);
-  lm_json_kstr(&j, "direction", direction);
-  lm_json_kstr(&j, "message", lm_graph_rev(h->graph, idx)->message);
-  if (ms >= 0) lm_json_kint(&j, "duration_ms", (long long)(ms + 0.5));
-  if (rows >= 0) lm_json_kint(&j, "rows", rows);
-  finish(&j);
+  struct lm_json local, *j;
+  if (!wanted(h)) return;
+  j = begin(h, &local, event);
+  revision(j, h, idx);
+  lm_json_kstr(j, "direction", direction);
+  lm_json_kstr(j, "message", lm_graph_rev(h->graph, idx)->message);
+  if (ms >= 0) lm_json_kint(j, "duration_ms", (long long)(ms + 0.5));
+  if (rows >= 0) lm_json_kint(j, "rows", rows);
+  finish(j);
 }
 
 void lm_event_error(struct lm_host *h, int idx, const char *direction,
                     const char *phase, double ms, const char *message) {
-  struct lm_json j;
-  if (!h->json) return;
-  begin(&j, "error");
-  revision(&j, h, idx);
-  lm_json_kstr(&j, "direction", direction);
-  lm_json_kstr(&j, "phase", phase);
-  if (ms >= 0) lm_json_kint(&j, "duration_ms", (long long)(ms + 0.5));
-  lm_json_kstr(&j, "message", message);
-  finish(&j);
+  struct lm_json local, *j;
+  if (!wanted(h)) return;
+  j = begin(h, &local, "error");
+  revision(j, h, idx);
+  lm_json_kstr(j, "direction", direction);
+  lm_json_kstr(j, "phase", phase);
+  if (ms >= 0) lm_json_kint(j, "duration_ms", (long long)(ms + 0.5));
+  lm_json_kstr(j, "message", message);
+  finish(j);
 }
 
 void lm_event_warning(struct lm_host *h, int idx, const char *message) {
-  struct lm_json j;
-  if (!h->json) return;
-  begin(&j, "warning");
-  revision(&j, h, idx);
-  lm_json_kstr(&j, "message", message);
-  finish(&j);
+  struct lm_json local, *j;
+  if (!wanted(h)) return;
+  j = begin(h, &local, "warning");
+  revision(j, h, idx);
+  lm_json_kstr(j, "message", message);
+  finish(j);
 }
 
 void lm_event_end(struct lm_host *h, const char *command, int status) {
-  struct lm_json j;
-  if (!h->json) return;
-  begin(&j, "end");
-  lm_json_kstr(&j, "command", command);
-  lm_json_kint(&j, "exit", status);
-  finish(&j);
+  struct lm_json local, *j;
+  if (!wanted(h)) return;
+  j = begin(h, &local, "end");
+  lm_json_kstr(j, "command", command);
+  lm_json_kint(j, "exit", status);
+  finish(j);
 }

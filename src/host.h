@@ -35,6 +35,8 @@ struct lm_config {
                               ** LUA_NOREF */
 };
 
+struct lm_json;
+
 struct lm_host {
   lua_State *L;               /* owned; lua_close */
   int verbosity;              /* -1 quiet (-q), 0 normal, 1 verbose (-v) */
@@ -53,6 +55,11 @@ struct lm_host {
   int revs_ref;               /* registry ref: revision tables, by graph index + 1 */
   struct lm_url url;          /* parsed cfg.url once connected */
   struct lm_conn *conn;       /* owned; NULL until lm_host_connect */
+  int no_config_file;         /* Lua API without `config`: do not read
+                              ** ./lmigrate.lua */
+  struct lm_json *events;     /* borrowed: the Lua API's writer for
+                              ** upgrade/downgrade events, or NULL (events
+                              ** go to stdout when json is set) */
 };
 
 /* Create the host: a fresh Lua state with the standard libraries, the -x

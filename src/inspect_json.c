@@ -59,15 +59,21 @@ void lm_json_revision(struct lm_json *j, const struct lm_graph *g, int idx,
   lm_json_end(j);
 }
 
+void lm_json_emit_revs(struct lm_json *j, const struct lm_graph *g,
+                       const struct lm_idset *s,
+                       const unsigned char *current) {
+  int i;
+  lm_json_array(j);
+  for (i = 0; i < s->n; i++)
+    lm_json_revision(j, g, s->v[i], current ? current[s->v[i]] : -1);
+  lm_json_end(j);
+}
+
 void lm_json_print_revs(const struct lm_graph *g, const struct lm_idset *s,
                         const unsigned char *current) {
   struct lm_json j;
-  int i;
   lm_json_init(&j, stdout);
-  lm_json_array(&j);
-  for (i = 0; i < s->n; i++)
-    lm_json_revision(&j, g, s->v[i], current ? current[s->v[i]] : -1);
-  lm_json_end(&j);
+  lm_json_emit_revs(&j, g, s, current);
   lm_json_done(&j);
 }
 
@@ -81,19 +87,25 @@ static void state_revision(struct lm_json *j, const struct lm_graph *g,
   lm_json_end(j);
 }
 
-int lm_json_print_current(struct lm_host *h, const struct lm_idset *heads) {
-  struct lm_json j;
+int lm_json_emit_current(struct lm_json *j, struct lm_host *h,
+                         const struct lm_idset *heads) {
   char when[40];
   int i, failed = -1, data = -1;
   if (lm_run_read_blocking_failure(h, &failed, when)) return 1;
   if (failed < 0 && lm_run_read_pending_data(h, &data)) return 1;
-  lm_json_init(&j, stdout);
-  lm_json_array(&j);
+  lm_json_array(j);
   for (i = 0; i < heads->n; i++)
-    state_revision(&j, h->graph, heads->v[i], "applied", NULL);
-  if (failed >= 0) state_revision(&j, h->graph, failed, "failed", when);
-  if (data >= 0) state_revision(&j, h->graph, data, "data", NULL);
-  lm_json_end(&j);
+    state_revision(j, h->graph, heads->v[i], "applied", NULL);
+  if (failed >= 0) state_revision(j, h->graph, failed, "failed", when);
+  if (data >= 0) state_revision(j, h->graph, data, "data", NULL);
+  lm_json_end(j);
+  return 0;
+}
+
+int lm_json_print_current(struct lm_host *h, const struct lm_idset *heads) {
+  struct lm_json j;
+  lm_json_init(&j, stdout);
+  if (lm_json_emit_current(&j, h, heads)) return 1;
   lm_json_done(&j);
   return 0;
 }
@@ -154,53 +166,63 @@ int lm_json_print_validate(struct lm_host *h) {
 }
 
 void lm_json_print_status(struct lm_host *h, const struct lm_status *st) {
-  const struct lm_graph *g = h->graph;
   struct lm_json j;
-  int i;
   lm_json_init(&j, stdout);
-  lm_json_object(&j);
-  lm_json_kstr(&j, "database", lm_host_url_display(h));
-  lm_json_kstr(&j, "state", lm_status_word(st));
-  lm_json_kint(&j, "exit", lm_status_code(st));
-  lm_json_key(&j, "current");
-  lm_json_array(&j);
-  for (i = 0; i < st->heads.n; i++)
-    state_revision(&j, g, st->heads.v[i], "applied", NULL);
-  if (st->failed >= 0)
-    state_revision(&j, g, st->failed, "failed", st->failed_at);
-  if (st->data_phase >= 0)
-    state_revision(&j, g, st->data_phase, "data", NULL);
-  lm_json_end(&j);
-  lm_json_key(&j, "pending");
-  lm_json_array(&j);
-  for (i = 0; i < st->pending.n; i++)
-    lm_json_revision(&j, g, st->pending.v[i], -1);
-  lm_json_end(&j);
-  edited_array(&j, g, st);
-  lm_json_end(&j);
+  lm_json_emit_status(&j, h, st);
   lm_json_done(&j);
+}
+
+void lm_json_emit_status(struct lm_json *j, struct lm_host *h,
+                         const struct lm_status *st) {
+  const struct lm_graph *g = h->graph;
+  int i;
+  lm_json_object(j);
+  lm_json_kstr(j, "database", lm_host_url_display(h));
+  lm_json_kstr(j, "state", lm_status_word(st));
+  lm_json_kint(j, "exit", lm_status_code(st));
+  lm_json_key(j, "current");
+  lm_json_array(j);
+  for (i = 0; i < st->heads.n; i++)
+    state_revision(j, g, st->heads.v[i], "applied", NULL);
+  if (st->failed >= 0)
+    state_revision(j, g, st->failed, "failed", st->failed_at);
+  if (st->data_phase >= 0)
+    state_revision(j, g, st->data_phase, "data", NULL);
+  lm_json_end(j);
+  lm_json_key(j, "pending");
+  lm_json_array(j);
+  for (i = 0; i < st->pending.n; i++)
+    lm_json_revision(j, g, st->pending.v[i], -1);
+  lm_json_end(j);
+  edited_array(j, g, st);
+  lm_json_end(j);
 }
 
 void lm_json_print_log(const struct lm_log_row *rows, int n) {
   struct lm_json j;
-  int i;
   lm_json_init(&j, stdout);
-  lm_json_array(&j);
+  lm_json_emit_log(&j, rows, n);
+  lm_json_done(&j);
+}
+
+void lm_json_emit_log(struct lm_json *j, const struct lm_log_row *rows,
+                      int n) {
+  int i;
+  lm_json_array(j);
   for (i = 0; i < n; i++) {
     const struct lm_log_row *r = &rows[i];
-    lm_json_object(&j);
-    lm_json_kint(&j, "id", r->id);
-    lm_json_kstr(&j, "revision", r->revision);
-    lm_json_kstr(&j, "direction", r->direction);
-    lm_json_kstr(&j, "outcome", r->outcome);
-    lm_json_kstr(&j, "started_at", r->started_at);
-    lm_json_key(&j, "duration_ms");
-    if (r->duration_ms < 0) lm_json_null(&j);
-    else lm_json_int(&j, r->duration_ms);
-    lm_json_kstr(&j, "run_by", r->run_by);
-    lm_json_kstr(&j, "message", r->message);
-    lm_json_end(&j);
+    lm_json_object(j);
+    lm_json_kint(j, "id", r->id);
+    lm_json_kstr(j, "revision", r->revision);
+    lm_json_kstr(j, "direction", r->direction);
+    lm_json_kstr(j, "outcome", r->outcome);
+    lm_json_kstr(j, "started_at", r->started_at);
+    lm_json_key(j, "duration_ms");
+    if (r->duration_ms < 0) lm_json_null(j);
+    else lm_json_int(j, r->duration_ms);
+    lm_json_kstr(j, "run_by", r->run_by);
+    lm_json_kstr(j, "message", r->message);
+    lm_json_end(j);
   }
-  lm_json_end(&j);
-  lm_json_done(&j);
+  lm_json_end(j);
 }

@@ -36,4 +36,16 @@ void lm_json_print_status(struct lm_host *h, const struct lm_status *st);
 /* log --json: the history rows, newest first. */
 void lm_json_print_log(const struct lm_log_row *rows, int n);
 
+/* The same documents written into any writer (a Lua one for the Lua API,
+** core_host.c), without the final newline. */
+void lm_json_emit_revs(struct lm_json *j, const struct lm_graph *g,
+                       const struct lm_idset *s,
+                       const unsigned char *current);
+int lm_json_emit_current(struct lm_json *j, struct lm_host *h,
+                         const struct lm_idset *heads);
+void lm_json_emit_status(struct lm_json *j, struct lm_host *h,
+                         const struct lm_status *st);
+void lm_json_emit_log(struct lm_json *j, const struct lm_log_row *rows,
+                      int n);
+
 #endif

@@ -7,11 +7,38 @@
 #include <math.h>
 #include <string.h>
 
+#include <lua.h>
+
 #include "json.h"
 
 void lm_json_init(struct lm_json *j, FILE *f) {
   memset(j, 0, sizeof *j);
   j->f = f;
+}
+
+void lm_json_init_lua(struct lm_json *j, lua_State *L, int collect) {
+  memset(j, 0, sizeof *j);
+  j->L = L;
+  j->collect = collect;
+}
+
+/* Lua mode: the value on top of the stack is complete; store it in its
+** container (after its key, for an object), or in the collect list. */
+static void lua_attach(struct lm_json *j) {
+  lua_State *L = j->L;
+  int level = j->depth - 1;
+  j->after_key = 0;
+  if (j->depth == 0) {
+    if (j->collect) lua_rawseti(L, j->collect, ++j->ncollected);
+    return;
+  }
+  if (level >= LM_JSON_MAXDEPTH) {
+    lua_pop(L, 1);
+  } else if (j->is_object[level]) {
+    lua_rawset(L, -3);      /* table, key, value */
+  } else {
+    lua_rawseti(L, -2, ++j->count[level]);
+  }
 }
 
 /* The separator before a value: a comma after an earlier element of the
@@ -28,6 +55,16 @@ static void sep(struct lm_json *j) {
 }
 
 static void open_container(struct lm_json *j, int is_object) {
+  if (j->L) {
+    j->after_key = 0;
+    lua_newtable(j->L);
+    if (j->depth < LM_JSON_MAXDEPTH) {
+      j->count[j->depth] = 0;
+      j->is_object[j->depth] = (unsigned char)is_object;
+    }
+    j->depth++;
+    return;
+  }
   sep(j);
   fputc(is_object ? '{' : '[', j->f);
   if (j->depth < LM_JSON_MAXDEPTH) {
@@ -44,6 +81,10 @@ void lm_json_end(struct lm_json *j) {
   int obj;
   if (j->depth == 0) return;
   j->depth--;
+  if (j->L) {
+    lua_attach(j);
+    return;
+  }
   obj = j->depth < LM_JSON_MAXDEPTH ? j->is_object[j->depth] : 1;
   fputc(obj ? '}' : ']', j->f);
 }
@@ -105,6 +146,11 @@ static void put_string(FILE *f, const char *str, size_t n) {
 }
 
 void lm_json_key(struct lm_json *j, const char *k) {
+  if (j->L) {
+    lua_pushstring(j->L, k);
+    j->after_key = 1;
+    return;
+  }
   sep(j);
   put_string(j->f, k, strlen(k));
   fputc(':', j->f);
@@ -112,6 +158,11 @@ void lm_json_key(struct lm_json *j, const char *k) {
 }
 
 void lm_json_strn(struct lm_json *j, const char *s, size_t n) {
+  if (j->L) {
+    lua_pushlstring(j->L, s, n);
+    lua_attach(j);
+    return;
+  }
   sep(j);
   put_string(j->f, s, n);
 }
@@ -122,22 +173,43 @@ void lm_json_str(struct lm_json *j, const char *s) {
 }
 
 void lm_json_int(struct lm_json *j, long long v) {
+  if (j->L) {
+    lua_pushinteger(j->L, (lua_Integer)v);
+    lua_attach(j);
+    return;
+  }
   sep(j);
   fprintf(j->f, "%lld", v);
 }
 
 void lm_json_num(struct lm_json *j, double v) {
+  if (j->L) {
+    if (isfinite(v)) lua_pushnumber(j->L, v);
+    else lua_pushnil(j->L);
+    lua_attach(j);
+    return;
+  }
   sep(j);
   if (isfinite(v)) fprintf(j->f, "%.17g", v);
   else fputs("null", j->f);
 }
 
 void lm_json_bool(struct lm_json *j, int v) {
+  if (j->L) {
+    lua_pushboolean(j->L, v);
+    lua_attach(j);
+    return;
+  }
   sep(j);
   fputs(v ? "true" : "false", j->f);
 }
 
 void lm_json_null(struct lm_json *j) {
+  if (j->L) {
+    lua_pushnil(j->L);
+    lua_attach(j);
+    return;
+  }
   sep(j);
   fputs("null", j->f);
 }
@@ -163,6 +235,7 @@ void lm_json_kbool(struct lm_json *j, const char *k, int v) {
 }
 
 void lm_json_done(struct lm_json *j) {
+  if (j->L) return;
   fputc('\n', j->f);
   fflush(j->f);
 }

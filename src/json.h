@@ -3,7 +3,9 @@
 ** (docs/json.md). The writer tracks nesting and commas, escapes strings
 ** (control characters as \uXXXX, invalid UTF-8 bytes as U+FFFD) and never
 ** allocates: callers emit values in order and never build JSON text by
-** hand.
+** hand. The same calls can build Lua tables instead of text
+** (lm_json_init_lua), so the Lua API (lua/lmigrate/init.lua) returns
+** exactly the fields of the JSON output.
 */
 #ifndef LM_JSON_H
 #define LM_JSON_H
@@ -13,8 +15,16 @@
 
 #define LM_JSON_MAXDEPTH 32
 
+struct lua_State;
+
 struct lm_json {
-  FILE *f;                    /* borrowed: where the text goes */
+  FILE *f;                    /* borrowed: where the text goes, or NULL */
+  struct lua_State *L;        /* borrowed: or build Lua values on its stack */
+  int collect;                /* Lua: stack index of a list that receives
+                              ** every finished top-level value, or 0 to
+                              ** leave the value on the stack */
+  int ncollected;             /* Lua: values appended to collect so far */
+  int count[LM_JSON_MAXDEPTH];  /* Lua: per array level, elements so far */
   int depth;                  /* open objects/arrays */
   unsigned char nonempty[LM_JSON_MAXDEPTH];  /* per level: has elements */
   unsigned char is_object[LM_JSON_MAXDEPTH]; /* per level: { not [ */
@@ -22,6 +32,12 @@ struct lm_json {
 };
 
 void lm_json_init(struct lm_json *j, FILE *f);
+/* Build Lua values on L's stack instead: objects and arrays become
+** tables, null becomes nil (a null field is absent). A finished top-level
+** value is left on the stack, or appended to the list at stack index
+** collect (absolute) when collect != 0. Deeper than LM_JSON_MAXDEPTH is
+** not supported in this mode. */
+void lm_json_init_lua(struct lm_json *j, struct lua_State *L, int collect);
 void lm_json_object(struct lm_json *j);          /* { */
 void lm_json_array(struct lm_json *j);           /* [ */
 void lm_json_end(struct lm_json *j);             /* the matching } or ] */
