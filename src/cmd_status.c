@@ -52,8 +52,16 @@ static int parse(int argc, char **argv, int with_n, int *json,
   return 0;
 }
 
+/* word in bold red on a terminal that takes colours. */
+static const char *red(char *buf, size_t n, const char *word) {
+  if (!lm_color(1)) return word;
+  snprintf(buf, n, "\033[1;31m%s\033[0m", word);
+  return buf;
+}
+
 static void print_status(struct lm_host *h, const struct lm_status *st) {
   const struct lm_graph *g = h->graph;
+  char c[64];
   int i;
   printf("Database: %s\n", lm_host_url_display(h));
   if (st->heads.n == 0 && st->failed < 0 && st->data_phase < 0)
@@ -64,9 +72,10 @@ static void print_status(struct lm_host *h, const struct lm_status *st) {
            r->message ? r->message : "");
   }
   if (st->failed >= 0)
-    printf("          %s FAILED at %s (non-transactional, may be partly "
+    printf("          %s %s at %s (non-transactional, may be partly "
            "applied; see `lmigrate current`)\n",
-           lm_graph_rev(g, st->failed)->id, st->failed_at);
+           lm_graph_rev(g, st->failed)->id, red(c, sizeof c, "FAILED"),
+           st->failed_at);
   if (st->data_phase >= 0)
     printf("          %s in data phase (`lmigrate upgrade` resumes it)\n",
            lm_graph_rev(g, st->data_phase)->id);
@@ -84,7 +93,7 @@ static void print_status(struct lm_host *h, const struct lm_status *st) {
   }
   switch (lm_status_code(st)) {
     case LM_STATUS_BLOCKED:
-      printf("Status:   BLOCKED\n");
+      printf("Status:   %s\n", red(c, sizeof c, "BLOCKED"));
       break;
     case LM_STATUS_PENDING:
       printf("Status:   %d pending; `lmigrate upgrade heads` applies them\n",

@@ -150,6 +150,11 @@ int lm_host_connect(struct lm_host *h, int offline) {
     h->conn = NULL;
     return lm_error("%s", err.msg);
   }
+  if (h->url.driver)
+    lm_debug(h, "the URL names the driver '%s' (SQLAlchemy spelling); "
+             "lmigrate ignores it and uses its own %s backend",
+             h->url.driver, h->url.kind == LM_URL_SQLITE ? "SQLite" :
+             "libpq");
   lm_debug(h, "connected to %s", lm_host_url_display(h));
   return 0;
 }

@@ -4,13 +4,27 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "log.h"
 
+int lm_color(int fd) {
+  const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+  if (no != NULL && no[0] != '\0') return 0;
+  if (term != NULL && strcmp(term, "dumb") == 0) return 0;
+  return isatty(fd);
+}
+
 static void vreport(const char *kind, const char *fmt, va_list ap) {
   fflush(stdout);
-  fprintf(stderr, "lmigrate: %s: ", kind);
+  if (lm_color(2))
+    fprintf(stderr, "lmigrate: \033[%sm%s\033[0m: ",
+            kind[0] == 'e' ? "1;31" : "1;33", kind);
+  else
+    fprintf(stderr, "lmigrate: %s: ", kind);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
 }

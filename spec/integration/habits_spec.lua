@@ -1,0 +1,101 @@
+-- spec/integration/habits_spec.lua: conveniences from issue 13: SQLAlchemy
+-- URL spellings, global options after the command, `help CMD` with
+-- examples, "did you mean" for global options, colour only on a terminal
+-- without NO_COLOR, and the merge template's empty body.
+
+local h = require "helpers"
+
+local rev = h.rev
+
+local function show(r) return r.cmd .. "\n" .. r.out .. r.err end
+
+local function project()
+  local dir = h.tmpdir()
+  h.project(dir, { rev { id = "aaa111", up = 'op.create_table("t", {"id", "integer"})',
+                         dn = 'op.drop_table("t")' } })
+  return dir
+end
+
+describe("habits #sqlite", function()
+  it("accepts sqlite+pysqlite:/// and says with -v that the driver is ignored", function()
+    local dir = project()
+    local r = h.run("-v -u sqlite+pysqlite:///app.db upgrade head", { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    assert.matches("the URL names the driver 'pysqlite' (SQLAlchemy spelling); " ..
+                   "lmigrate ignores it and uses its own SQLite backend", r.err, 1, true)
+    assert.version_is("sqlite:" .. dir .. "/app.db", "aaa111")
+    r = h.run("-u sqlite+pysqlite:///app.db current", { cwd = dir })
+    assert.equal("aaa111 (head)\n", r.out)
+    assert.equal("", r.err)
+  end)
+
+  it("takes global options after the command, leaving a command's own -v and values alone", function()
+    local dir = project()
+    local cfg = h.read(dir .. "/lmigrate.lua")
+    os.remove(dir .. "/lmigrate.lua")
+    h.write(dir .. "/other.lua", cfg)
+    local r = h.run("upgrade head -c other.lua -u sqlite:x.db", { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    assert.version_is("sqlite:" .. dir .. "/x.db", "aaa111")
+    r = h.run("current --config=other.lua --url sqlite:x.db -v", { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    assert.matches("Rev: aaa111 (head)", r.out, 1, true)   -- current's own -v
+    r = h.run("status -q -c other.lua -u sqlite:x.db", { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    r = h.run({ "revision", "-m", "-u", "-c", "other.lua", "--rev-id", "bbb222" }, { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    assert.matches('message       = "-u"', h.read(dir .. "/versions/bbb222_u.lua"), 1, true)
+    r = h.run("current -- -u sqlite:x.db", { cwd = dir })
+    assert.equal(2, r.code)
+  end)
+
+  it("help CMD prints the usage with examples; help alone the overview", function()
+    local r = h.run("help status")
+    assert.equal(0, r.code, show(r))
+    assert.matches("^usage: lmigrate status %[%-%-json%]", r.out)
+    assert.matches("examples:\n  lmigrate status || echo", r.out, 1, true)
+    r = h.run("help upgrade")
+    assert.matches("  lmigrate upgrade head --sql > migrate.sql\n", r.out, 1, true)
+    assert.equal(r.out, h.run("upgrade -h").out)
+    r = h.run("help")
+    assert.equal(0, r.code)
+    assert.matches("  help       help COMMAND", r.out, 1, true)
+    r = h.run("help upgrad")
+    assert.equal(2, r.code)
+    assert.matches("unknown command 'upgrad' (did you mean 'upgrade'?)", r.err, 1, true)
+  end)
+
+  it("suggests the global option meant", function()
+    local r = h.run("--urll sqlite:x.db current")
+    assert.equal(2, r.code)
+    assert.equal("lmigrate: error: unknown option '--urll' (did you mean '--url'?); " ..
+                 "see lmigrate --help\n", r.err)
+    r = h.run("--lock-timout=3 current")
+    assert.matches("(did you mean '--lock-timeout'?)", r.err, 1, true)
+    r = h.run("--zzzzzz current")
+    assert.equal("lmigrate: error: unknown option '--zzzzzz'; see lmigrate --help\n", r.err)
+  end)
+
+  it("colours errors on a terminal, not with NO_COLOR or into a pipe", function()
+    local cmd = h.quote(h.bin()) .. " nosuchcommand"
+    local r = h.run({ "-qec", cmd, "/dev/null" }, { bin = "script", env = { TERM = "xterm" } })
+    assert.matches("lmigrate: \27[1;31merror\27[0m: unknown command", r.out, 1, true)
+    r = h.run({ "-qec", cmd, "/dev/null" }, { bin = "script", env = { TERM = "xterm", NO_COLOR = "1" } })
+    assert.matches("lmigrate: error: unknown command", r.out, 1, true)
+    assert.not_matches("\27[", r.out, 1, true)
+    r = h.run("nosuchcommand", { env = { TERM = "xterm" } })
+    assert.not_matches("\27[", r.err, 1, true)
+  end)
+
+  it("writes merge revisions with empty bodies", function()
+    local dir = project()
+    h.write(dir .. "/versions/bbb222_rev.lua", rev { id = "bbb222", down = "aaa111" }.text)
+    h.write(dir .. "/versions/ccc333_rev.lua", rev { id = "ccc333", down = "aaa111" }.text)
+    local r = h.run("merge -m join heads --rev-id ddd444", { cwd = dir })
+    assert.equal(0, r.code, show(r))
+    local text = h.read(dir .. "/versions/ddd444_join.lua")
+    assert.matches("  upgrade = function(op) end,\n", text, 1, true)
+    assert.matches("  downgrade = function(op) end,\n", text, 1, true)
+    assert.not_matches("add_column", text, 1, true)
+  end)
+end)
