@@ -51,6 +51,7 @@ int cmd_validate(int argc, char **argv, struct lm_host *h);
 int cmd_status(int argc, char **argv, struct lm_host *h);
 int cmd_log(int argc, char **argv, struct lm_host *h);
 int cmd_graph(int argc, char **argv, struct lm_host *h);
+int cmd_completion(int argc, char **argv, struct lm_host *h);
 
 /* Example lines for `help CMD` (cmd_help.c), or NULL. */
 const char *lm_command_examples(const char *name);

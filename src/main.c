@@ -63,6 +63,8 @@ static const struct lm_command lm_commands[] = {
   {"graph", cmd_graph, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
    "graph [--format dot|mermaid] [--no-db] [RANGE]",
    "draw the revision graph (Graphviz DOT or Mermaid)", lm_graph_usage},
+  {"completion", cmd_completion, 0, "completion bash|zsh|fish",
+   "print a shell completion script", NULL},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))

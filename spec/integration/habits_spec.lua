@@ -87,6 +87,22 @@ describe("habits #sqlite", function()
     assert.not_matches("\27[", r.err, 1, true)
   end)
 
+  it("resolves script_location relative to the config file, so -c works from anywhere", function()
+    local root = h.tmpdir()
+    local dir = root .. "/proj"
+    h.project(dir, { rev { id = "aaa111", up = 'op.execute("SELEC 1")' } },
+      { config = 'return { url = "sqlite:test.db", script_location = "versions" }\n' })
+    local r = h.run("-c proj/lmigrate.lua heads", { cwd = root })
+    assert.equal(0, r.code, show(r))
+    assert.equal("<base> -> aaa111 (head), rev aaa111\n", r.out)
+    r = h.run("-c proj/lmigrate.lua upgrade head", { cwd = root })
+    assert.equal(1, r.code)
+    -- the whole path, relative to where lmigrate runs
+    assert.matches("proj/versions/aaa111_rev.lua:5: execute:", r.err, 1, true)
+    r = h.run({ "-c", dir .. "/lmigrate.lua", "heads" }, { cwd = "/" })
+    assert.equal(0, r.code, show(r))
+  end)
+
   it("writes merge revisions with empty bodies", function()
     local dir = project()
     h.write(dir .. "/versions/bbb222_rev.lua", rev { id = "bbb222", down = "aaa111" }.text)
