@@ -103,8 +103,9 @@ static void usage(FILE *f) {
              "sqlite::memory:,\n      postgresql://user:pass@host:port/db "
              "(any libpq URI; PG* variables, .pgpass)\n"
              "Exit status: 0 ok, 1 failure, 2 usage error, 3/4 status: "
-             "pending/blocked,\n130/143 interrupted. See docs/cli.md; "
-             "--json schemas: docs/json.md.\n");
+             "pending/blocked,\n130/143 interrupted. Docs: `man lmigrate`, "
+             "docs/cli.md and docs/json.md\n(installed in "
+             "PREFIX/share/doc/lmigrate/).\n");
 }
 
 static const struct lm_command *find_command(const char *name) {
