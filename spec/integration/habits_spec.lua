@@ -115,3 +115,47 @@ describe("habits #sqlite", function()
     assert.not_matches("add_column", text, 1, true)
   end)
 end)
+
+for _, backend in ipairs(h.each_backend()) do
+  describe("revision typos #" .. backend, function()
+    local dir, url
+
+    local function setup(up)
+      dir = h.tmpdir()
+      url = h.db_url(backend, dir)
+      h.project(dir, { rev { id = "aaa111", up = 'op.create_table("a", {"id", "integer"})' },
+                       rev { id = "bbb222", down = "aaa111", up = up } },
+        { config = ("return { url = %q }\n"):format(url) })
+    end
+
+    it("a misspelled op is an error at its line with a suggestion; nothing of the revision stays", function()
+      setup('op.create_table("b", {"id", "integer"}) op.add_colum("a", {"x", "integer"})')
+      local r = h.run("upgrade head", { cwd = dir })
+      assert.equal(1, r.code, show(r))
+      assert.matches("versions/bbb222_rev.lua:5: unknown op 'add_colum' (did you mean 'add_column'?)",
+                     r.err, 1, true)
+      assert.version_is(url, "aaa111")
+      assert.has_no_table(url, "b")
+    end)
+
+    it("an unknown type on SQLite is an error with a suggestion; a quoted one passes verbatim", function()
+      setup('op.create_table("b", {"id", "integer"}, {"ok", "booleen"})')
+      local r = h.run("upgrade head", { cwd = dir })
+      if backend == "sqlite" then
+        assert.equal(1, r.code, show(r))
+        assert.matches('column "ok": unknown type "booleen" (did you mean "boolean"?)', r.err, 1, true)
+        assert.matches([[quote a backend-specific one to pass it verbatim: '"booleen"']], r.err, 1, true)
+        assert.has_no_table(url, "b")
+        h.write(dir .. "/versions/bbb222_rev.lua", rev { id = "bbb222", down = "aaa111",
+          up = [[op.create_table("b", {"id", "integer"}, {"v", '"mytype"'})]] }.text)
+        r = h.run("upgrade head", { cwd = dir })
+        assert.equal(0, r.code, show(r))
+        assert.has_column(url, "b", "v", "mytype")
+      else
+        -- PostgreSQL checks its type names itself
+        assert.equal(1, r.code, show(r))
+        assert.matches('type "booleen" does not exist', r.err, 1, true)
+      end
+    end)
+  end)
+end
