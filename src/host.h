@@ -79,6 +79,12 @@ void lm_host_open_embedded(lua_State *L);
 ** (a string) on the stack; with -v the traceback is printed too. */
 int lm_host_pcall(struct lm_host *h, int nargs, int nresults);
 
+/* msg from loading the chunk `path` (a syntax error) with Lua's "..."
+** shortening of a long chunk name undone: pushes and returns the message
+** with the whole path, or returns msg unchanged (nothing pushed). */
+const char *lm_host_unshorten(lua_State *L, const char *msg,
+                              const char *path);
+
 /* Add KEY=VALUE from -x to the -x table; 2 (usage) when malformed. */
 int lm_host_add_x(struct lm_host *h, const char *kv);
 

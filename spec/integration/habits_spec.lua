@@ -103,6 +103,20 @@ describe("habits #sqlite", function()
     assert.equal(0, r.code, show(r))
   end)
 
+  it("never shortens a long path in errors to '...'", function()
+    local dir = h.tmpdir() .. "/a_rather_long_directory_name_for_paths/and_another_long_one_here"
+    local long = "aaa111_a_revision_file_name_that_is_quite_long_indeed.lua"
+    h.project(dir, { { file = long, text = rev { id = "aaa111", up = 'local x = nil; x.y = 1' }.text } })
+    local r = h.run({ "-c", dir .. "/lmigrate.lua", "-u", "sqlite:" .. dir .. "/t.db", "upgrade", "head" })
+    assert.equal(1, r.code)
+    assert.matches("lmigrate: error: " .. dir .. "/versions/" .. long .. ":5: attempt to index", r.err, 1, true)
+    assert.not_matches("...", r.err, 1, true)
+    h.write(dir .. "/versions/" .. long, "return { revision = \n")
+    r = h.run({ "-c", dir .. "/lmigrate.lua", "heads" })
+    assert.equal(1, r.code)
+    assert.matches("lmigrate: error: " .. dir .. "/versions/" .. long .. ":2: unexpected symbol", r.err, 1, true)
+  end)
+
   it("writes merge revisions with empty bodies", function()
     local dir = project()
     h.write(dir .. "/versions/bbb222_rev.lua", rev { id = "bbb222", down = "aaa111" }.text)
