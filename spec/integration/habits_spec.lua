@@ -142,6 +142,26 @@ for _, backend in ipairs(h.each_backend()) do
         { config = ("return { url = %q }\n"):format(url) })
     end
 
+    it("an offline script records the time it is applied, not when it was generated", function()
+      setup('op.create_table("b", {"id", "integer"})')
+      local r = h.run("upgrade head --sql", { cwd = dir })
+      assert.equal(0, r.code, show(r))
+      -- no timestamp literal: the database's clock when the script runs
+      assert.is_truthy(r.out:find("strftime('%Y-%m-%d %H:%M:%fZ', 'now')", 1, true) or
+                       r.out:find("to_char(clock_timestamp() AT TIME ZONE 'UTC'", 1, true))
+      local before = os.date("!%Y-%m-%d %H:%M:%S")
+      os.execute("sleep 1.1")
+      local kind = h.parse_db(url)
+      if kind == "postgres" then h.psql(url, r.out) else h.sqlite_exec(url, r.out) end
+      local rows = h.query(url, "SELECT started_at, run_by FROM lmigrate_version_history ORDER BY id")
+      assert.equal(2, #rows)
+      for _, row in ipairs(rows) do
+        assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d%.%d%d%dZ$", row[1])
+        assert.is_true(row[1] > before, row[1] .. " should be after " .. before)
+        assert.equal("sql-script", row[2])
+      end
+    end)
+
     it("a misspelled op is an error at its line with a suggestion; nothing of the revision stays", function()
       setup('op.create_table("b", {"id", "integer"}) op.add_colum("a", {"x", "integer"})')
       local r = h.run("upgrade head", { cwd = dir })
