@@ -210,6 +210,7 @@ void lm_run_record_failure(struct run *r, int idx, const char *direction,
       r->be->rollback(r->c, &err);
   }
   report_failure(r, idx, direction, in_tx, sig, recorded);
+  if (!sig) lm_run_stamp_hint(r, idx);
   r->reported = sig != 0;
 done:
   if (lm_interrupted == 0) lm_interrupted = sig;

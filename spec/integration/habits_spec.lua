@@ -162,6 +162,23 @@ for _, backend in ipairs(h.each_backend()) do
       end
     end)
 
+    it("a base revision failing on a database that already has tables hints at stamp", function()
+      setup('op.create_table("b", {"id", "integer"})')
+      h.write(dir .. "/versions/aaa111_rev.lua", rev { id = "aaa111", up = 'op.execute("SELEC 1")' }.text)
+      local r = h.run("upgrade head", { cwd = dir })
+      assert.equal(1, r.code, show(r))
+      assert.not_matches("hint:", r.err, 1, true)      -- an empty database
+      h.write(dir .. "/versions/aaa111_rev.lua", rev { id = "aaa111",
+        up = 'op.create_table("legacy", {"id", "integer"})' }.text)
+      h.query(url, "CREATE TABLE legacy (id integer)")
+      r = h.run("upgrade head", { cwd = dir })
+      assert.equal(1, r.code, show(r))
+      assert.matches('lmigrate: hint: the database already has tables ("' ..
+        (backend == "postgres" and "public.legacy" or "legacy") .. '", ...) but no revision ' ..
+        "is recorded in lmigrate_version", r.err, 1, true)
+      assert.matches("`lmigrate stamp REV`", r.err, 1, true)
+    end)
+
     it("a misspelled op is an error at its line with a suggestion; nothing of the revision stays", function()
       setup('op.create_table("b", {"id", "integer"}) op.add_colum("a", {"x", "integer"})')
       local r = h.run("upgrade head", { cwd = dir })
