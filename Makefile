@@ -40,6 +40,10 @@ INST_BINDIR ?= $(INST_PREFIX)/bin
 INST_LIBDIR ?= $(INST_PREFIX)/lib/lua/5.4
 INST_LUADIR ?= $(INST_PREFIX)/share/lua/5.4
 INST_MANDIR ?= $(INST_PREFIX)/share/man/man1
+INST_DOCDIR ?= $(INST_PREFIX)/share/doc/lmigrate
+INST_BASHCOMPDIR ?= $(INST_PREFIX)/share/bash-completion/completions
+INST_ZSHCOMPDIR ?= $(INST_PREFIX)/share/zsh/site-functions
+INST_FISHCOMPDIR ?= $(INST_PREFIX)/share/fish/vendor_completions.d
 INSTALL     ?= install
 
 libdir_flag = $(if $(strip $(1)),-L$(strip $(1)))
@@ -79,7 +83,7 @@ WITH_PG    = bash spec/support/with-pg.sh
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: FORCE all clean deps test unit integration asan asan-test demo bench install uninstall fuzz fuzz-bins
+.PHONY: FORCE all clean deps test test-quick unit integration asan asan-test demo bench install uninstall fuzz fuzz-bins
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/lmigrate $(BUILD)/lib/lmigrate/core.so
@@ -121,6 +125,12 @@ deps:
 test: deps
 	$(MAKE) all
 	$(WITH_PG) $(BUSTED_CMD)
+
+# make test-quick: every spec that needs no PostgreSQL, on SQLite only
+# (no server started); about a minute and a half.
+test-quick: deps
+	$(MAKE) all
+	env -u LMIGRATE_TEST_PG_URL LMIGRATE_TEST_BACKENDS=sqlite $(BUSTED_CMD) --exclude-tags=postgres
 
 unit: all
 	$(WITH_PG) $(BUSTED) --lua=$(LUA) -o spec/support/summary.lua
@@ -204,10 +214,18 @@ install: all
 	  $(INSTALL) -d $(DESTDIR)$(INST_MANDIR) && \
 	  $(INSTALL) -m 0644 docs/lmigrate.1 $(DESTDIR)$(INST_MANDIR)/lmigrate.1; \
 	fi
+	$(INSTALL) -d $(DESTDIR)$(INST_DOCDIR)
+	$(INSTALL) -m 0644 README.md docs/*.md docs/*.svg $(DESTDIR)$(INST_DOCDIR)/
+	$(INSTALL) -d $(DESTDIR)$(INST_BASHCOMPDIR) $(DESTDIR)$(INST_ZSHCOMPDIR) $(DESTDIR)$(INST_FISHCOMPDIR)
+	$(BUILD)/lmigrate completion bash > $(DESTDIR)$(INST_BASHCOMPDIR)/lmigrate
+	$(BUILD)/lmigrate completion zsh > $(DESTDIR)$(INST_ZSHCOMPDIR)/_lmigrate
+	$(BUILD)/lmigrate completion fish > $(DESTDIR)$(INST_FISHCOMPDIR)/lmigrate.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(INST_BINDIR)/lmigrate $(DESTDIR)$(INST_LIBDIR)/lmigrate/core.so \
-	  $(DESTDIR)$(INST_MANDIR)/lmigrate.1
+	  $(DESTDIR)$(INST_MANDIR)/lmigrate.1 $(DESTDIR)$(INST_BASHCOMPDIR)/lmigrate \
+	  $(DESTDIR)$(INST_ZSHCOMPDIR)/_lmigrate $(DESTDIR)$(INST_FISHCOMPDIR)/lmigrate.fish
+	rm -rf $(DESTDIR)$(INST_DOCDIR)
 	rm -f $(addprefix $(DESTDIR)$(INST_LUADIR)/,$(patsubst lua/%,%,$(LUA_MODULES)))
 
 clean:

@@ -1,7 +1,10 @@
 -- LuaRocks rockspec: `luarocks --lua-version=5.4 make rockspec/lmigrate-scm-1.rockspec`
 -- builds with the Makefile (type "make"); the CLI goes to BINDIR (not
 -- build.install.bin, which is for Lua scripts), core.so to LIBDIR/lmigrate/,
--- lua/lmigrate/*.lua to LUADIR/lmigrate/.
+-- lua/lmigrate/*.lua to LUADIR/lmigrate/; the man page, the docs and the
+-- shell completions under the rock's own directory (PREFIX/share/...):
+--   export MANPATH="$(luarocks show --rock-dir lmigrate)/share/man:"
+-- makes `man lmigrate` find it (README, "Installing").
 rockspec_format = "3.0"
 package = "lmigrate"
 version = "scm-1"

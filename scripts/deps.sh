@@ -5,7 +5,7 @@
 # Extra packages may be named on the command line (e.g. `deps.sh luarocks`).
 set -eu
 
-PKGS="liblua5.4-dev lua5.4 lua-busted libsqlite3-dev sqlite3 libpq-dev libssl-dev pkg-config postgresql postgresql-client time $*"
+PKGS="liblua5.4-dev lua5.4 lua-busted lua-dkjson graphviz libsqlite3-dev sqlite3 libpq-dev libssl-dev pkg-config postgresql postgresql-client time $*"
 
 missing=""
 for p in $PKGS; do

@@ -35,6 +35,8 @@ extern const char lm_revision_usage[];
 extern const char lm_merge_usage[];
 /* `lint -h` (cmd_lint.c). */
 extern const char lm_lint_usage[];
+/* The full help of `graph` (cmd_graph.c). */
+extern const char lm_graph_usage[];
 
 int cmd_init(int argc, char **argv, struct lm_host *h);
 int cmd_revision(int argc, char **argv, struct lm_host *h);
@@ -58,5 +60,11 @@ int cmd_schema(int argc, char **argv, struct lm_host *h);
 /* check --stairway: on the scratch database at scratch_url (NULL: a
 ** temporary one); returns the exit status. */
 int lm_stairway(struct lm_host *h, const char *scratch_url);
+int cmd_status(int argc, char **argv, struct lm_host *h);
+int cmd_log(int argc, char **argv, struct lm_host *h);
+int cmd_graph(int argc, char **argv, struct lm_host *h);
+int cmd_completion(int argc, char **argv, struct lm_host *h);
+/* Example lines for `help CMD` (cmd_help.c), or NULL. */
+const char *lm_command_examples(const char *name);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "host.h"
+#include "inspect_json.h"
 #include "log.h"
 #include "runner.h"
 
@@ -48,19 +49,6 @@ static int parse(int argc, char **argv, const char *allowed,
   o->npos = argc - optind;
   o->pos = argv + optind;
   return 0;
-}
-
-static void json_str(const char *s) {
-  putchar('"');
-  for (; s && *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') printf("\\%c", ch);
-    else if (ch == '\n') fputs("\\n", stdout);
-    else if (ch == '\t') fputs("\\t", stdout);
-    else if (ch < 0x20) printf("\\u%04x", ch);
-    else putchar(ch);
-  }
-  putchar('"');
 }
 
 static int nchildren(const struct lm_graph *g, int idx) {
@@ -158,36 +146,11 @@ static void print_block(const struct lm_graph *g, int idx,
   if (r->create_date) printf("    Create Date: %s\n\n", r->create_date);
 }
 
-static void print_json_rev(const struct lm_graph *g, int idx, int is_current) {
-  const struct lm_revision *r = lm_graph_rev(g, idx);
-  int i;
-  fputs("{\"revision\":", stdout);
-  json_str(r->id);
-  fputs(",\"down_revision\":[", stdout);
-  for (i = 0; i < r->ndown; i++) {
-    if (i) putchar(',');
-    json_str(r->down[i]);
-  }
-  fputs("],\"message\":", stdout);
-  json_str(r->message);
-  fputs(",\"path\":", stdout);
-  json_str(r->path);
-  printf(",\"head\":%s", nchildren(g, idx) == 0 ? "true" : "false");
-  if (is_current >= 0)
-    printf(",\"current\":%s", is_current ? "true" : "false");
-  putchar('}');
-}
-
 static void print_list(const struct lm_graph *g, const struct lm_idset *s,
                        const struct iopts *o, const unsigned char *current) {
   int i;
   if (o->json) {
-    putchar('[');
-    for (i = 0; i < s->n; i++) {
-      if (i) putchar(',');
-      print_json_rev(g, s->v[i], current ? current[s->v[i]] : -1);
-    }
-    fputs("]\n", stdout);
+    lm_json_print_revs(g, s, current);
     return;
   }
   for (i = 0; i < s->n; i++) {
@@ -215,7 +178,7 @@ int cmd_current(int argc, char **argv, struct lm_host *h) {
     heads = tips;
     tips = t;
     if (o.json) {
-      print_list(h->graph, &heads, &o, NULL);
+      rc = lm_json_print_current(h, &heads);
     } else {
       for (i = 0; i < heads.n; i++) {
         const struct lm_revision *r = lm_graph_rev(h->graph, heads.v[i]);
@@ -294,11 +257,15 @@ int cmd_heads(int argc, char **argv, struct lm_host *h) {
 int cmd_branches(int argc, char **argv, struct lm_host *h) {
   struct iopts o;
   struct lm_idset out;
-  int rc = parse(argc, argv, "v", &o), i, j;
+  int rc = parse(argc, argv, "vJ", &o), i, j;
   if (rc) return rc;
   if (o.npos) return lm_usage_error("branches takes no arguments");
   lm_idset_init(&out);
   if (lm_graph_branchpoints(h->graph, &out)) rc = lm_error("out of memory");
+  else if (o.json) {
+    lm_json_print_branches(h->graph, &out);
+    out.n = 0;
+  }
   for (i = 0; rc == 0 && i < out.n; i++) {
     int n = 0;
     const int *kids = lm_graph_children(h->graph, out.v[i], &n);
@@ -344,10 +311,10 @@ int cmd_show(int argc, char **argv, struct lm_host *h) {
                               : lm_error("%s", err.msg);
     goto done;
   }
-  if (out.n == 0)
-    printf("<base>\n");
-  else if (o.json)
+  if (o.json)
     print_list(h->graph, &out, &o, NULL);
+  else if (out.n == 0)
+    printf("<base>\n");
   else
     for (i = 0; i < out.n; i++) print_block(h->graph, out.v[i], NULL);
 done:
@@ -357,10 +324,11 @@ done:
 
 int cmd_validate(int argc, char **argv, struct lm_host *h) {
   struct iopts o;
-  int rc = parse(argc, argv, "", &o), problems;
+  int rc = parse(argc, argv, "J", &o), problems;
   if (rc) return rc;
   if (o.npos) return lm_usage_error("validate takes no arguments");
   if ((rc = lm_host_connect(h, 0))) return rc;
+  if (o.json) return lm_json_print_validate(h);
   problems = lm_runner_validate(h, 0);
   if (problems < 0) return 1;
   if (problems > 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "events.h"
 #include "host.h"
 #include "log.h"
 #include "runner.h"
@@ -22,6 +23,7 @@ struct margs {
   int ntargets;
   int sql;
   int purge;
+  int json;
 };
 
 /* 1 when s is "-N" (a relative target, not an option). */
@@ -42,6 +44,8 @@ static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
       dashdash = 1;
     } else if (!dashdash && strcmp(s, "--sql") == 0) {
       a->sql = 1;
+    } else if (!dashdash && !allow_purge && strcmp(s, "--json") == 0) {
+      a->json = 1;
     } else if (!dashdash && allow_purge && strcmp(s, "--purge") == 0) {
       a->purge = 1;
     } else if (!dashdash && s[0] == '-' && !is_relative(s)) {
@@ -58,6 +62,9 @@ static int parse(int argc, char **argv, int allow_purge, struct margs *a) {
       a->targets[a->ntargets++] = s;
     }
   }
+  if (a->json && a->sql)
+    return lm_usage_error("%s: --json and --sql cannot be used together "
+                          "(with --sql, stdout is the script)", argv[0]);
   if (a->target == NULL || a->target[0] == '\0')
     return lm_usage_error("%s: missing TARGET (e.g. `lmigrate %s %s`)",
                           argv[0], argv[0],
@@ -110,7 +117,10 @@ static int migrate(int argc, char **argv, struct lm_host *h,
   if ((o.from && (rc = check_target(o.from, 0))) ||
       (rc = check_target(o.target, dir)))
     return rc;
-  return lm_runner_migrate(h, &o);
+  h->json = a.json;
+  rc = lm_runner_migrate(h, &o);
+  lm_event_end(h, argv[0], rc);
+  return rc;
 }
 
 int cmd_upgrade(int argc, char **argv, struct lm_host *h) {

@@ -65,10 +65,25 @@ static int get_string(lua_State *L, const char *path, const char *key,
   return 0;
 }
 
+/* Add a version location. A relative dir is relative to the config
+** file's directory (Alembic's %(here)s), so `lmigrate -c proj/lmigrate.lua`
+** works from anywhere; with the config in the current directory (or none)
+** the path stays as written. */
 static int add_location(struct lm_config *c, const char *dir) {
   char **p = realloc(c->locations, sizeof *p * (size_t)(c->nlocations + 1));
+  const char *slash = c->path ? strrchr(c->path, '/') : NULL;
   if (p == NULL) return lm_error("out of memory");
   c->locations = p;
+  if (slash && dir[0] != '/' &&
+      !(slash == c->path + 1 && c->path[0] == '.')) {
+    int n = (int)(slash - c->path);     /* 0 for "/lmigrate.lua" */
+    size_t len = (size_t)n + strlen(dir) + 2;
+    char *joined = malloc(len);
+    if (joined == NULL) return lm_error("out of memory");
+    snprintf(joined, len, "%.*s/%s", n, c->path, dir);
+    c->locations[c->nlocations++] = joined;
+    return 0;
+  }
   c->locations[c->nlocations++] = xstrdup(dir);
   return 0;
 }
@@ -429,7 +444,7 @@ int lm_host_load_config(struct lm_host *h) {
     if (access(h->config_opt, R_OK) != 0)
       return lm_error("config file '%s' not found (-c)", h->config_opt);
     c->path = xstrdup(h->config_opt);
-  } else if (access("lmigrate.lua", F_OK) == 0) {
+  } else if (!h->no_config_file && access("lmigrate.lua", F_OK) == 0) {
     c->path = xstrdup("lmigrate.lua");
   }
   if (c->path) {

@@ -23,6 +23,7 @@ int luaopen_lmigrate_core(lua_State *L) {
   lm_core_op(L);
   lm_core_rebuild(L);
   lm_core_types(L);
+  lm_core_host(L);
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");
   return 1;

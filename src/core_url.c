@@ -5,6 +5,7 @@
 ** out of memory while building the result) never leaks them.
 */
 #include <stdlib.h>
+#include <string.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -30,7 +31,7 @@ static int urlbox_gc(lua_State *L) {
 /* Push a new, empty box (its metatable frees whatever it later holds). */
 static struct urlbox *newbox(lua_State *L) {
   struct urlbox *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->url.raw = b->url.redacted = b->url.path = NULL;
+  memset(&b->url, 0, sizeof b->url);
   b->text = NULL;
   if (luaL_newmetatable(L, URLBOX)) {
     lua_pushcfunction(L, urlbox_gc);
@@ -60,6 +61,10 @@ static int core_url_parse(lua_State *L) {
   lua_setfield(L, -2, "raw");
   lua_pushstring(L, b->url.redacted);
   lua_setfield(L, -2, "redacted");
+  if (b->url.driver) {
+    lua_pushstring(L, b->url.driver);
+    lua_setfield(L, -2, "driver");
+  }
   return 1;
 }
 

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "dialect.h"
+#include "suggest.h"
 
 enum targs { NOARGS, LEN_OPT, PREC_OPT, PREC_SCALE_OPT };
 
@@ -80,12 +81,44 @@ static int is_integer_type(const char *type) {
          strcmp(tm->portable, "smallint") == 0;
 }
 
+/* SQL type names SQLite users write besides the portable ones (SQLite's
+** own affinity examples, https://sqlite.org/datatype3.html, and ANY for
+** STRICT tables). A one-word type that is neither is most likely a typo. */
+static const char *const sqlite_names[] = {
+  "int", "tinyint", "mediumint", "int2", "int8", "character", "char",
+  "varchar", "nchar", "nvarchar", "clob", "blob", "real", "double",
+  "decimal", "bool", "datetime", "time", "jsonb", "any", NULL
+};
+
+/* 0 when a type that is not portable may be written as is: it is not a
+** bare name (`VARCHAR(3) COLLATE NOCASE`, `int[]`, the quoted `"citext"`),
+** or SQLite knows the name; else an error with a suggestion. */
+static int check_unknown(const struct lm_column *col, struct lm_err *err) {
+  const char *cands[64];
+  struct lm_type_spec ts;
+  const char *s;
+  int i, n = 0;
+  if (!lm_dialect_parse_type(col->type, &ts)) return 0;
+  for (i = 0; sqlite_names[i]; i++)
+    if (strcmp(ts.base, sqlite_names[i]) == 0) return 0;
+  for (i = 0; types[i].portable && n < 62; i++) cands[n++] = types[i].portable;
+  for (i = 0; sqlite_names[i] && n < 62; i++) cands[n++] = sqlite_names[i];
+  cands[n] = NULL;
+  s = lm_suggest(ts.base, cands);
+  return lm_err_set(err, "column \"%s\": unknown type \"%s\"%s%s%s; write a "
+                    "portable type (docs/revisions.md), or quote a "
+                    "backend-specific one to pass it verbatim: '\"%s\"'",
+                    col->name, col->type, s ? " (did you mean \"" : "",
+                    s ? s : "", s ? "\"?)" : "", col->type);
+}
+
 static int sqlite_map_type(struct lm_sqlbuf *sb, const struct lm_column *col,
                            struct lm_err *err) {
   struct lm_type_spec ts;
   const struct typemap *tm = find_type(col->type, &ts);
   int maxargs;
   if (tm == NULL) {
+    if (check_unknown(col, err)) return 1;
     lm_sb_add(sb, col->type);
     return 0;
   }

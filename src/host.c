@@ -69,8 +69,40 @@ void lm_host_free(struct lm_host *h) {
 }
 
 /*
+** Lua shortens a long chunk name in "file:line:" to "...<tail>" (LUA_IDSIZE,
+** 60 bytes). When msg starts with such a name, push msg with the frame's
+** whole path instead and return it; else return msg.
+*/
+static const char *whole_path(lua_State *L, const char *msg) {
+  lua_Debug ar;
+  int level;
+  if (strncmp(msg, "...", 3) != 0) return msg;
+  for (level = 0; lua_getstack(L, level, &ar); level++) {
+    size_t n;
+    lua_getinfo(L, "S", &ar);
+    n = strlen(ar.short_src);
+    if (ar.source[0] == '@' && strncmp(ar.short_src, "...", 3) == 0 &&
+        strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':')
+      return lua_pushfstring(L, "%s%s", ar.source + 1, msg + n);
+  }
+  return msg;
+}
+
+const char *lm_host_unshorten(lua_State *L, const char *msg,
+                              const char *path) {
+  size_t i, plen = strlen(path);
+  if (strncmp(msg, "...", 3) != 0) return msg;
+  for (i = 0; i < plen; i++) {
+    size_t n = plen - i;
+    if (strncmp(msg + 3, path + i, n) == 0 && msg[3 + n] == ':')
+      return lua_pushfstring(L, "%s%s", path, msg + 3 + n);
+  }
+  return msg;
+}
+
+/*
 ** Message handler: turn the error object into a string that starts with
-** the script's file:line. luaL_error raised from an op (a C function)
+** the script's file:line (the whole path, never Lua's "..." shortening). luaL_error raised from an op (a C function)
 ** already carries the calling revision's location; an error raised without
 ** one gets the first Lua frame that has a line. With -v (upvalue 1) the
 ** traceback follows on the next lines.
@@ -91,12 +123,14 @@ static int msghandler(lua_State *L) {
     for (level = 1; lua_getstack(L, level, &ar); level++) {
       lua_getinfo(L, "Sl", &ar);
       if (ar.currentline > 0) {
-        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline,
+        msg = lua_pushfstring(L, "%s:%d: %s", ar.source[0] == '@' ?
+                              ar.source + 1 : ar.short_src, ar.currentline,
                               msg);
         break;
       }
     }
   }
+  msg = whole_path(L, msg);
   if (verbose) luaL_traceback(L, L, msg, 1);
   else lua_pushstring(L, msg);
   return 1;
@@ -206,6 +240,11 @@ int lm_host_connect(struct lm_host *h, int offline) {
     h->conn = NULL;
     return lm_error("%s", err.msg);
   }
+  if (h->url.driver)
+    lm_debug(h, "the URL names the driver '%s' (SQLAlchemy spelling); "
+             "lmigrate ignores it and uses its own %s backend",
+             h->url.driver, h->url.kind == LM_URL_SQLITE ? "SQLite" :
+             "libpq");
   lm_debug(h, "connected to %s", lm_host_url_display(h));
   return 0;
 }

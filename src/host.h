@@ -47,6 +47,8 @@ struct lm_config {
                               ** lua/lmigrate/lint.lua), or LUA_NOREF */
 };
 
+struct lm_json;
+
 struct lm_host {
   lua_State *L;               /* owned; lua_close */
   int verbosity;              /* -1 quiet (-q), 0 normal, 1 verbose (-v) */
@@ -66,6 +68,11 @@ struct lm_host {
   int revs_ref;               /* registry ref: revision tables, by graph index + 1 */
   struct lm_url url;          /* parsed cfg.url once connected */
   struct lm_conn *conn;       /* owned; NULL until lm_host_connect */
+  int no_config_file;         /* Lua API without `config`: do not read
+                              ** ./lmigrate.lua */
+  struct lm_json *events;     /* borrowed: the Lua API's writer for
+                              ** upgrade/downgrade events, or NULL (events
+                              ** go to stdout when json is set) */
 };
 
 /* Create the host: a fresh Lua state with the standard libraries, the -x
@@ -84,6 +91,12 @@ void lm_host_open_embedded(lua_State *L);
 ** Lua frame's file:line. On error returns non-zero and leaves the message
 ** (a string) on the stack; with -v the traceback is printed too. */
 int lm_host_pcall(struct lm_host *h, int nargs, int nresults);
+
+/* msg from loading the chunk `path` (a syntax error) with Lua's "..."
+** shortening of a long chunk name undone: pushes and returns the message
+** with the whole path, or returns msg unchanged (nothing pushed). */
+const char *lm_host_unshorten(lua_State *L, const char *msg,
+                              const char *path);
 
 /* Add KEY=VALUE from -x to the -x table; 2 (usage) when malformed. */
 int lm_host_add_x(struct lm_host *h, const char *kv);

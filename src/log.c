@@ -5,13 +5,26 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "log.h"
 
+int lm_color(int fd) {
+  const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+  if (no != NULL && no[0] != '\0') return 0;
+  if (term != NULL && strcmp(term, "dumb") == 0) return 0;
+  return isatty(fd);
+}
+
 static void vreport(const char *kind, const char *fmt, va_list ap) {
   fflush(stdout);
-  fprintf(stderr, "lmigrate: %s: ", kind);
+  if (lm_color(2))
+    fprintf(stderr, "lmigrate: \033[%sm%s\033[0m: ",
+            kind[0] == 'e' ? "1;31" : "1;33", kind);
+  else
+    fprintf(stderr, "lmigrate: %s: ", kind);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
 }
@@ -57,11 +70,12 @@ void lm_warn(const char *fmt, ...) {
 
 void lm_info(const struct lm_host *h, const char *fmt, ...) {
   va_list ap;
+  FILE *f = h != NULL && h->json ? stderr : stdout;  /* stdout: JSON */
   if (h != NULL && h->verbosity < 0) return;
   va_start(ap, fmt);
-  vprintf(fmt, ap);
+  vfprintf(f, fmt, ap);
   va_end(ap);
-  putchar('\n');
+  fputc('\n', f);
 }
 
 void lm_debug(const struct lm_host *h, const char *fmt, ...) {

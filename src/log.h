@@ -24,6 +24,10 @@ int lm_load_error(const char *path, const char *msg, int binary);
 /* Progress line on stdout unless h->verbosity < 0. */
 void lm_info(const struct lm_host *h, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
+/* 1 when output on fd (1 or 2) may use ANSI colours: a terminal, NO_COLOR
+** unset or empty (https://no-color.org), TERM not "dumb". Errors and
+** warnings on stderr, FAILED and BLOCKED in `status` use it. */
+int lm_color(int fd);
 /* Detail on stderr only with -v. */
 void lm_debug(const struct lm_host *h, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));

@@ -27,12 +27,12 @@ static const struct lm_command lm_commands[] = {
    "write a revision that joins several heads", lm_merge_usage},
   {"upgrade", cmd_upgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
-   "upgrade TARGET [--sql]  (TARGET: head, heads, REV, +N, REV+N, "
+   "upgrade TARGET [--sql|--json]  (TARGET: head, heads, REV, +N, REV+N, "
    "label@head, label@+N; with --sql also FROM:TO)",
    "apply revisions up to TARGET", NULL},
   {"downgrade", cmd_downgrade,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
-   "downgrade TARGET [--sql]  (TARGET: base, REV, -N, REV-N, label@-N; "
+   "downgrade TARGET [--sql|--json]  (TARGET: base, REV, -N, REV-N, label@-N; "
    "--sql needs FROM:TO)",
    "revert revisions down to TARGET", NULL},
   {"current", cmd_current, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
@@ -45,8 +45,9 @@ static const struct lm_command lm_commands[] = {
    "heads [-v|--verbose] [--json]", "show the heads of the revision graph",
    NULL},
   {"branches", cmd_branches, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
-   "branches [-v|--verbose]", "show branch points", NULL},
-  {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS, "show REV|current",
+   "branches [-v|--verbose] [--json]", "show branch points", NULL},
+  {"show", cmd_show, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "show [--json] REV|current",
    "show one revision", NULL},
   {"stamp", cmd_stamp,
    LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB | LM_WRITES,
@@ -56,7 +57,8 @@ static const struct lm_command lm_commands[] = {
    "lint [RANGE] [--online] [--json]",
    "report revision operations unsafe on a live database", lm_lint_usage},
   {"validate", cmd_validate, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
-   "validate", "check applied revisions' checksums against their files", NULL},
+   "validate [--json]",
+   "check applied revisions' checksums against their files", NULL},
   {"check", cmd_check, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
    "check [--json] [--no-renames] | check --stairway [--scratch-url URL]",
    "compare the database with the declared schema; or test every downgrade",
@@ -64,6 +66,16 @@ static const struct lm_command lm_commands[] = {
   {"schema", cmd_schema, LM_NEED_CONFIG | LM_NEED_DB,
    "schema dump [--output FILE]",
    "write the database's schema as a schema file", lm_schema_usage},
+  {"status", cmd_status, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "status [--json]  (exit 0 up to date, 3 pending, 4 blocked)",
+   "where the database stands: current, pending, blocked, edited", NULL},
+  {"log", cmd_log, LM_NEED_CONFIG | LM_NEED_SCRIPTS | LM_NEED_DB,
+   "log [-n N] [--json]", "the history table, newest first", NULL},
+  {"graph", cmd_graph, LM_NEED_CONFIG | LM_NEED_SCRIPTS,
+   "graph [--format dot|mermaid] [--no-db] [RANGE]",
+   "draw the revision graph (Graphviz DOT or Mermaid)", lm_graph_usage},
+  {"completion", cmd_completion, 0, "completion bash|zsh|fish",
+   "print a shell completion script", NULL},
 };
 
 #define NCOMMANDS ((int)(sizeof lm_commands / sizeof lm_commands[0]))
@@ -96,15 +108,20 @@ static void usage(FILE *f) {
           "                           revision may hold ACCESS EXCLUSIVE or\n"
           "                           SHARE ROW EXCLUSIVE on an existing\n"
           "                           table (default 5; 0: no guard)\n"
-          "  -h, --help               this help; COMMAND -h for a command\n"
+          "  -h, --help               this help; `lmigrate help COMMAND` (or\n"
+          "                           COMMAND -h) for a command, with examples\n"
           "  -V, --version            print the version\n\ncommands:\n");
   for (i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-10s %s\n", lm_commands[i].name, lm_commands[i].summary);
+  fprintf(f, "  %-10s %s\n", "help", "help COMMAND: a command's usage and "
+             "examples");
   fprintf(f, "\nURLs: sqlite:PATH, sqlite:///rel.db, sqlite:////abs.db, "
              "sqlite::memory:,\n      postgresql://user:pass@host:port/db "
              "(any libpq URI; PG* variables, .pgpass)\n"
-             "Exit status: 0 ok, 1 failure, 2 usage error, 130/143 "
-             "interrupted. See docs/cli.md.\n");
+             "Exit status: 0 ok, 1 failure, 2 usage error, 3/4 status: "
+             "pending/blocked,\n130/143 interrupted. Docs: `man lmigrate`, "
+             "docs/cli.md and docs/json.md\n(installed in "
+             "PREFIX/share/doc/lmigrate/).\n");
 }
 
 static const struct lm_command *find_command(const char *name) {
@@ -172,6 +189,23 @@ static const char *long_name(const struct option *opts, int c, char *buf,
       return buf;
     }
   return NULL;
+}
+
+/* "unknown option '--urll'" with a "did you mean '--url'?" when one of
+** opts is close; returns the usage exit status. */
+static int unknown_long_option(const struct option *opts, const char *arg) {
+  const char *names[16];
+  char word[64];
+  const char *s;
+  int n = 0;
+  snprintf(word, sizeof word, "%s", arg + strspn(arg, "-"));
+  word[strcspn(word, "=")] = '\0';
+  for (; opts->name && n < 15; opts++) names[n++] = opts->name;
+  names[n] = NULL;
+  if ((s = lm_suggest(word, names)) != NULL)
+    return lm_usage_error("unknown option '%s' (did you mean '--%s'?); see "
+                          "lmigrate --help", arg, s);
+  return lm_usage_error("unknown option '%s'; see lmigrate --help", arg);
 }
 
 /* Parse the global options into h; returns -1 to go on, else an exit
@@ -243,13 +277,12 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
         if (optopt)
           return lm_usage_error("unknown option '-%c'; see lmigrate --help",
                                 optopt);
-        return lm_usage_error("unknown option '%s'; see lmigrate --help",
-                              argv[optind - 1]);
+        return unknown_long_option(opts, argv[optind - 1]);
     }
   }
   if (quiet && verbose)
     return lm_usage_error("-q and -v cannot be used together");
-  h->verbosity = verbose - quiet;
+  if (quiet || verbose) h->verbosity = verbose - quiet;
   *cmd_at = optind;
   if (optind >= argc) {
     usage(stderr);
@@ -258,22 +291,99 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
   return -1;
 }
 
+/* Global options written after the command word (`lmigrate upgrade head
+** -u URL`): moved out of argv (compacting it, *argc updated) and parsed
+** into h. -v stays with the commands that have their own --verbose; the
+** value of a command option that takes one is never taken for a global
+** option. Stops at "--". Returns -1 to go on, else an exit status. */
+static int lift_globals(int *argc, char **argv, const struct lm_command *cmd,
+                        struct lm_host *h) {
+  static const char *const with_value[] = { "-u", "--url", "-c", "--config",
+    "-x", "--lock-timeout", "--ddl-lock-timeout", "--statement-timeout",
+    NULL };
+  static const char *const flags[] = { "-q", "--quiet", "-v", "--verbose",
+    NULL };
+  static const char *const cmd_valued[] = { "-m", "--message", "-r",
+    "--rev-range", "--rev-id", "--head", "--branch-label", "--depends-on",
+    "--version-path", "--template", "-n", "--format", NULL };
+  char *mini[32];
+  int i, k, out = 1, nmini = 1, own_v = strstr(cmd->usage, "--verbose") != NULL;
+  mini[0] = argv[0];
+  for (i = 1; i < *argc; i++) {
+    const char *a = argv[i];
+    int global = 0, valued = 0;
+    if (strcmp(a, "--") == 0) {
+      for (; i < *argc; i++) argv[out++] = argv[i];
+      break;
+    }
+    for (k = 0; with_value[k]; k++) {
+      size_t n = strlen(with_value[k]);
+      if (strcmp(a, with_value[k]) == 0) global = valued = 1;
+      else if (strncmp(a, with_value[k], n) == 0 && a[n] == '=' &&
+               a[1] == '-')
+        global = 1;
+    }
+    for (k = 0; flags[k]; k++) {
+      int is_v = strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0;
+      if (strcmp(a, flags[k]) == 0 && !(own_v && is_v)) global = 1;
+    }
+    if (global && nmini + 2 < 31) {
+      mini[nmini++] = argv[i];
+      if (valued && i + 1 < *argc) mini[nmini++] = argv[++i];
+      continue;
+    }
+    argv[out++] = argv[i];
+    for (k = 0; cmd_valued[k]; k++)
+      if (strcmp(a, cmd_valued[k]) == 0 && i + 1 < *argc) {
+        argv[out++] = argv[++i];
+        break;
+      }
+  }
+  *argc = out;
+  argv[out] = NULL;
+  if (nmini == 1) return -1;
+  mini[nmini++] = argv[0];                /* a command word for getopt */
+  mini[nmini] = NULL;
+  optind = 0;
+  i = 0;
+  return parse_globals(nmini, mini, h, &i);
+}
+
+/* `lmigrate help [CMD]` and `lmigrate CMD -h`: usage, text, examples. */
+static int print_help(const struct lm_command *cmd) {
+  const char *ex = lm_command_examples(cmd->name);
+  if (cmd->help != NULL)
+    fputs(cmd->help, stdout);
+  else
+    printf("usage: lmigrate %s\n\n%s\n", cmd->usage, cmd->summary);
+  if (ex && (cmd->help == NULL || strstr(cmd->help, "examples:") == NULL))
+    printf("\nexamples:\n%s", ex);
+  printf("\nGlobal options (-c, -u, -x, -q, -v, --lock-timeout, ...) may "
+         "come before or after\nthe command; see lmigrate --help and "
+         "docs/cli.md.\n");
+  return 0;
+}
+
 static int run(int argc, char **argv, struct lm_host *h) {
   const struct lm_command *cmd;
   int at = 0, rc;
   rc = parse_globals(argc, argv, h, &at);
   if (rc >= 0) return rc;
+  if (strcmp(argv[at], "help") == 0) {
+    if (at + 1 >= argc) {
+      usage(stdout);
+      return 0;
+    }
+    cmd = find_command(argv[at + 1]);
+    if (cmd == NULL) return unknown_command(argv[at + 1]);
+    return print_help(cmd);
+  }
   cmd = find_command(argv[at]);
   if (cmd == NULL) return unknown_command(argv[at]);
   argc -= at;
   argv += at;
-  if (wants_help(argc, argv)) {
-    if (cmd->help != NULL)
-      fputs(cmd->help, stdout);
-    else
-      printf("usage: lmigrate %s\n\n%s\n", cmd->usage, cmd->summary);
-    return 0;
-  }
+  if (wants_help(argc, argv)) return print_help(cmd);
+  if ((rc = lift_globals(&argc, argv, cmd, h)) >= 0) return rc;
   if ((cmd->flags & LM_NEED_CONFIG) && (rc = lm_host_load_config(h)))
     return rc;
   if ((cmd->flags & LM_NEED_SCRIPTS) && (rc = lm_host_load_scripts(h)))

@@ -697,6 +697,7 @@ void lm_op_push(lua_State *L, struct lm_opctx *ctx, int xidx) {
     lua_pushboolean(L, ctx->conn->be->is_offline);
     lua_setfield(L, -2, "offline");
   }
+  lm_op_guard(L);
 }
 
 int lm_op_flush(lua_State *L, struct lm_opctx *ctx, struct lm_err *err) {

@@ -100,4 +100,9 @@ int lm_op_batch_run(struct lm_opbox *b, struct lm_err *err);
 /* Drop the batch without running it. b->batch becomes NULL. */
 void lm_op_batch_free(struct lm_opbox *b);
 
+/* Give the op table on top of the stack its metatable: unknown names
+** raise "unknown op 'x' (did you mean 'y'?)" at the caller's line
+** (op_guard.c). */
+void lm_op_guard(lua_State *L);
+
 #endif

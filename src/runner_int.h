@@ -169,4 +169,9 @@ struct recorded {
 int lm_run_read_recorded(struct lm_host *h, struct recorded *rec);
 void lm_run_recorded_free(struct lm_host *h, struct recorded *rec);
 
+/* After base revision idx failed on upgrade: when the database holds a
+** table lmigrate did not create, print a hint to `lmigrate stamp`
+** (runner_hint.c). */
+void lm_run_stamp_hint(struct run *r, int idx);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include <lua.h>
 
+#include "events.h"
 #include "host.h"
 #include "interrupt.h"
 #include "log.h"
@@ -218,6 +219,9 @@ void lm_run_record_failure(struct run *r, int idx, const char *direction,
   ** second signal still stops them). */
   lm_interrupted = 0;
   if (in_tx) r->be->rollback(r->c, &err);
+  if (!r->offline)
+    lm_event_error(r->h, idx, direction, r->phase, ms,
+                   r->errmsg[0] ? r->errmsg : "failed");
   if (lm_run_hook(r, "on_error", idx, ms, r->errmsg[0] ? r->errmsg : "failed"))
     lm_warn("the on_error hook itself failed (above)");
   if (r->offline) goto done;
@@ -241,6 +245,7 @@ void lm_run_record_failure(struct run *r, int idx, const char *direction,
   report_failure(r, idx, direction, in_tx, sig, recorded);
   if (!in_tx && strcmp(direction, "data") != 0)
     lm_run_name_invalid_indexes(r->c);
+  if (!sig) lm_run_stamp_hint(r, idx);
   r->reported = sig != 0;
 done:
   if (lm_interrupted == 0) lm_interrupted = sig;
@@ -278,6 +283,7 @@ static int run_schema(struct run *r, int idx, enum lm_direction dir,
     lm_warn("revision %s: lock wait timed out after %d ms; rolled back, "
             "retry %d of %d", rev->id, r->h->cfg.ddl_lock_timeout_ms,
             attempt, r->h->cfg.lock_retries);
+    lm_event_warning(r->h, idx, "lock wait timed out; rolled back, retrying");
     if (lm_run_tx(r, r->be->rollback)) return 1;
     backoff(attempt);
     if (lm_run_tx(r, r->be->begin)) return 1;
@@ -312,11 +318,13 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   int data = rev->has_data &
              (dir == LM_UP ? LM_HAS_DATA : LM_HAS_DATA_DOWNGRADE);
   double t0 = lm_now_ms();
+  long long rows0 = r->rows;
   int rc = 1;
   lm_idset_init(&next);
   r->data_done = 0;
   r->offline_stop = 0;
   announce(r, dir, idx);
+  if (!r->offline) lm_event_step(r->h, "start", idx, label, -1, -1);
   if (dir == LM_DOWN && data_pending)
     lm_info(r->h, "Backing out %s, which is in its data phase", rev->id);
   if (data && (dir == LM_DOWN || data_pending)) {
@@ -389,6 +397,9 @@ int lm_run_step(struct run *r, int idx, enum lm_direction dir,
   }
   if (lm_run_copy_heads(heads, &next)) goto done;
   announce_done(r, lm_now_ms() - t0);
+  if (!r->offline)
+    lm_event_step(r->h, "done", idx, label, lm_now_ms() - t0,
+                  r->rows - rows0);
   rc = 0;
 done:
   lm_idset_free(&next);

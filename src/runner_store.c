@@ -347,7 +347,17 @@ int lm_run_write_history(struct run *r, int idx, const char *direction,
   add_table(&r->sql, r->h, r->h->cfg.history_table);
   lm_sb_add(&r->sql, " (revision, direction, checksum, started_at, "
                      "duration_ms, run_by, outcome, message) VALUES "
-                     "($1, $2, $3, $4, $5, $6, $7, $8)");
+                     "($1, $2, $3, ");
+  /* An offline script records when it is applied, not generated, in the
+  ** same text form as utc_stamp. */
+  if (!r->offline)
+    lm_sb_add(&r->sql, "$4");
+  else if (strcmp(r->c->dialect->name, "postgresql") == 0)
+    lm_sb_add(&r->sql, "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                       "'YYYY-MM-DD HH24:MI:SS.MS\"Z\"')");
+  else
+    lm_sb_add(&r->sql, "strftime('%Y-%m-%d %H:%M:%fZ', 'now')");
+  lm_sb_add(&r->sql, ", $5, $6, $7, $8)");
   p[0] = text(rev->id);
   p[1] = text(direction);
   p[2] = text(rev->checksum);

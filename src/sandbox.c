@@ -314,8 +314,10 @@ static int run_chunk(struct lm_host *h, const char *path, const char *buf,
   rc = luaL_loadbufferx(L, buf, n, chunkname, "t");
   free(chunkname);
   if (rc != LUA_OK) {
-    rc = lm_load_error(path, lua_tostring(L, -1), n > 0 && buf[0] == '\033');
-    lua_pop(L, 1);
+    int top = lua_gettop(L);
+    rc = lm_load_error(path, lm_host_unshorten(L, lua_tostring(L, -1), path),
+                       n > 0 && buf[0] == '\033');
+    lua_settop(L, top - 1);
     return rc;
   }
   lua_newtable(L);                        /* the chunk's own _ENV */

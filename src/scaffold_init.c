@@ -15,14 +15,15 @@
 #include "sqlbuf.h"
 #include "templates.h"
 
-/* 1 when some embedded file lives under "name/". */
+/* 1 when "name/lmigrate.lua" is embedded: a scaffold (other directories
+** of templates/, such as completion/, are not). */
 static int scaffold_exists(const char *name)
 {
   size_t nl = strlen(name);
   int i;
   for (i = 0; i < lm_ntemplates; i++)
     if (strncmp(lm_templates[i].path, name, nl) == 0
-        && lm_templates[i].path[nl] == '/')
+        && strcmp(lm_templates[i].path + nl, "/lmigrate.lua") == 0)
       return 1;
   return 0;
 }
@@ -36,7 +37,7 @@ static void scaffold_list(struct lm_sqlbuf *sb)
   for (i = 0; i < lm_ntemplates; i++) {
     const char *p = lm_templates[i].path;
     const char *slash = strchr(p, '/');
-    if (slash == NULL)
+    if (slash == NULL || strcmp(slash, "/lmigrate.lua") != 0)
       continue;
     if (prev && (size_t)(slash - p) == prevlen && strncmp(p, prev, prevlen) == 0)
       continue;

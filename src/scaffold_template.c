@@ -37,6 +37,7 @@ static int has_key(const char *t, size_t len, const char *key)
       return 1;
   return 0;
 }
+#define MERGE_TEMPLATE "merge.lua.tmpl"   /* several parents: empty bodies */
 
 /* Append s as a Lua double-quoted string literal: quotes, backslashes and
 ** control characters escaped (decimal escapes, as %q would, but "\n" for
@@ -116,7 +117,8 @@ static void render(struct lm_sqlbuf *out, const char *tmpl, size_t len,
 }
 
 /* The new revision's text in out: the template at tmpl_path (NULL: the
-** embedded one) rendered with nr, rid and the current local time as
+** embedded one, merge.lua.tmpl for a revision with several parents)
+** rendered with nr, rid and the current local time as
 ** create_date. Prints any error; returns the exit status. */
 int lm_scaffold_render_revision(const char *tmpl_path,
                                 const struct lm_newrev *nr, const char *rid,
@@ -150,9 +152,10 @@ int lm_scaffold_render_revision(const char *tmpl_path,
     tdata = lm_sb_str(&tbuf);
     tlen = tbuf.len;
   } else {
-    const struct lm_template *t = lm_template_find(REV_TEMPLATE);
+    const char *name = nr->ndown > 1 ? MERGE_TEMPLATE : REV_TEMPLATE;
+    const struct lm_template *t = lm_template_find(name);
     if (t == NULL) {
-      rc = lm_error("internal error: embedded %s missing", REV_TEMPLATE);
+      rc = lm_error("internal error: embedded %s missing", name);
       goto done;
     }
     tdata = t->data;

@@ -268,7 +268,26 @@ void lm_url_free(struct lm_url *u) {
   free(u->raw);
   free(u->redacted);
   free(u->path);
-  u->raw = u->redacted = u->path = NULL;
+  free(u->driver);
+  u->raw = u->redacted = u->path = u->driver = NULL;
+}
+
+/* SQLAlchemy's "sqlite+pysqlite:" / "postgresql+psycopg2://": the length
+** of the scheme before '+' when s starts with one of ours followed by
+** "+driver:", else 0; *dlen gets the driver's length. */
+static size_t driver_split(const char *s, size_t *dlen) {
+  static const char *const schemes[] = { "postgresql", "postgres", "sqlite" };
+  size_t i, n, d;
+  for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+    n = strlen(schemes[i]);
+    if (strncasecmp(s, schemes[i], n) != 0 || s[n] != '+') continue;
+    d = strspn(s + n + 1, "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    if (d == 0 || s[n + 1 + d] != ':') return 0;
+    *dlen = d;
+    return n;
+  }
+  return 0;
 }
 
 /* Fill err with "<what> 'redacted-url'; expected <forms>". Returns 1. */
@@ -345,10 +364,29 @@ static int pg_userinfo_check(const char *s, const char *rest,
 
 /* See url.h. On error *out is left zeroed (nothing to free). */
 int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err) {
+  size_t slen, dlen = 0;
   memset(out, 0, sizeof *out);
   if (s == NULL || *s == '\0')
     return lm_err_set(err, "no database URL given; expected %s",
                       ACCEPTED_FORMS);
+  if ((slen = driver_split(s, &dlen)) > 0) {
+    /* the same URL without "+driver", parsed as usual */
+    size_t n = strlen(s);
+    char *plain = malloc(n + 1), *driver = dupn(s + slen + 1, dlen);
+    int rc;
+    if (plain == NULL || driver == NULL) {
+      free(plain);
+      free(driver);
+      return lm_err_set(err, "out of memory parsing the database URL");
+    }
+    memcpy(plain, s, slen);
+    memcpy(plain + slen, s + slen + 1 + dlen, n - slen - dlen);
+    rc = lm_url_parse(plain, out, err);
+    free(plain);
+    if (rc) free(driver);
+    else out->driver = driver;
+    return rc;
+  }
 
   if (strncasecmp(s, "sqlite:", 7) == 0) {
     int bad;

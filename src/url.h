@@ -14,11 +14,16 @@ struct lm_url {
   char *raw;        /* owned; the URL as given (postgres:// normalised to postgresql://) */
   char *redacted;   /* owned; raw with the password shown as *** */
   char *path;       /* owned; SQLite file path or ":memory:"; NULL for PostgreSQL */
+  char *driver;     /* owned; the SQLAlchemy driver dropped from
+                    ** scheme+driver:// (psycopg2, asyncpg, pysqlite), or NULL */
 };
 
 /* Parse s into *out (zeroed first). Accepts sqlite:PATH, sqlite:///rel,
 ** sqlite:////abs, sqlite::memory:, sqlite:// (memory), postgresql://...,
-** postgres://.... Errors name the URL (redacted) and the accepted forms. */
+** postgres://..., and SQLAlchemy's scheme+driver spellings
+** (postgresql+psycopg2://, postgresql+asyncpg://, sqlite+pysqlite:///...),
+** whose driver is dropped (kept in out->driver). Errors name the URL
+** (redacted) and the accepted forms. */
 int lm_url_parse(const char *s, struct lm_url *out, struct lm_err *err);
 void lm_url_free(struct lm_url *u);     /* NULL-safe; frees members only */
 /* A malloc'd copy of s with any password masked; caller frees; NULL on

@@ -68,7 +68,9 @@ for _, backend in ipairs(h.each_backend()) do
       local dir = h.tmpdir()
       local url = h.db_url(backend, dir)
       h.project(dir, { trev("aaa111", nil) }, { config = "return 1\n" })
-      h.write(dir .. "/conf/other.lua", ("return { url = %q, version_table = \"vt\" }\n"):format(url))
+      -- script_location is relative to the config file's directory
+      h.write(dir .. "/conf/other.lua", ("return { url = %q, version_table = \"vt\", " ..
+        "script_location = \"../versions\" }\n"):format(url))
       local r = run(dir, "-c conf/other.lua upgrade head")
       assert.equal(0, r.code, r.err)
       assert.version_is(url, "aaa111", "vt")
