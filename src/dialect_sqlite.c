@@ -137,7 +137,7 @@ static int sqlite_map_type(struct lm_sqlbuf *sb, const struct lm_column *col,
   else if (tm->args == PREC_SCALE_OPT && ts.nargs == 1)
     lm_sb_printf(sb, "(%ld)", ts.args[0]);
   else if (tm->args == PREC_SCALE_OPT && ts.nargs == 2)
-    lm_sb_printf(sb, "(%ld, %ld)", ts.args[0], ts.args[1]);
+    lm_sb_printf(sb, "(%ld,%ld)", ts.args[0], ts.args[1]);
   return 0;
 }
 

@@ -346,6 +346,10 @@ function M.portable(dialect, t)
     if ok and mapped ~= p and M.type_norm(dialect, mapped) == want then
       -- on SQLite timestamp and timestamptz are both DATETIME: keep the text
       if dialect == "sqlite" and (p:match("^timestamp") or p == "uuid") then return t end
+      -- SQLite keeps a declared type as written: only a portable type
+      -- that renders back to exactly that text round-trips
+      -- (a declared "Numeric(10,2)" stays as written)
+      if dialect == "sqlite" and mapped ~= t then return t end
       return p
     end
   end

@@ -99,7 +99,7 @@ s.create_index("ix_customers_email", "customers", { "email" })
       local dir, url = A.project(backend)
       local abs = url:gsub("^sqlite:", "sqlite:" .. (url:match("^sqlite:/") and "" or dir .. "/"))
       h.write(dir .. "/conf/lmigrate.lua", ([[
-return { url = %q, script_location = "versions", schema = "db/app_schema.lua",
+return { url = %q, script_location = "../versions", schema = "db/app_schema.lua",
   autogenerate = { include = function(kind, name, parent)
     return not (kind == "table" and name == "legacy")
   end } }

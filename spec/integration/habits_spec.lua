@@ -94,7 +94,7 @@ describe("habits #sqlite", function()
       { config = 'return { url = "sqlite:test.db", script_location = "versions" }\n' })
     local r = h.run("-c proj/lmigrate.lua heads", { cwd = root })
     assert.equal(0, r.code, show(r))
-    assert.equal("<base> -> aaa111 (head), rev aaa111\n", r.out)
+    assert.equal("aaa111 (head)\n", r.out)
     r = h.run("-c proj/lmigrate.lua upgrade head", { cwd = root })
     assert.equal(1, r.code)
     -- the whole path, relative to where lmigrate runs

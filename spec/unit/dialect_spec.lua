@@ -148,8 +148,8 @@ CREATE TABLE IF NOT EXISTS "memberships" (
     local cases = {
       { "integer", "INTEGER" }, { "bigint", "BIGINT" }, { "smallint", "SMALLINT" },
       { "string(20)", "VARCHAR(20)" }, { "string", "VARCHAR" }, { "text", "TEXT" },
-      { "boolean", "BOOLEAN" }, { "float", "FLOAT" }, { "numeric(10,2)", "NUMERIC(10, 2)" },
-      { "numeric( 10 , 2 )", "NUMERIC(10, 2)" }, { "numeric(12)", "NUMERIC(12)" },
+      { "boolean", "BOOLEAN" }, { "float", "FLOAT" }, { "numeric(10,2)", "NUMERIC(10,2)" },
+      { "numeric( 10 , 2 )", "NUMERIC(10,2)" }, { "numeric(12)", "NUMERIC(12)" },
       { "numeric", "NUMERIC" }, { "date", "DATE" }, { "timestamp", "DATETIME" },
       { "timestamptz", "DATETIME" }, { "uuid", "CHAR(32)" }, { "json", "JSON" },
       { "bytes", "BLOB" }, { "Integer", "INTEGER" },
