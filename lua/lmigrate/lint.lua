@@ -92,6 +92,21 @@ function M.colspec(spec)
            references = spec.references, autoincrement = spec.autoincrement }
 end
 
+-- The first finding check_col(col, table) returns for the columns a
+-- create_table or add_column record declares (col as M.colspec gives it),
+-- or nil: the shared walk of the rules about column types.
+function M.first_new_column(rec, check_col)
+  local a = rec.args
+  if rec.op == "create_table" then
+    for i = 2, (a.n or #a) do
+      local f = check_col(M.colspec(a[i]), a[1])
+      if f then return f end
+    end
+  elseif rec.op == "add_column" then
+    return check_col(M.colspec(a[2]), a[1])
+  end
+end
+
 -- The statements of a SQL text with comments and string literals blanked
 -- out, each upper-cased and trimmed: for the rules that read op.execute.
 function M.statements(sql)

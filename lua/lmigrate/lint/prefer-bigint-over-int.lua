@@ -21,14 +21,6 @@ return {
   why = "integer keys overflow; changing them later rewrites the table",
   fix = "use bigint for primary keys",
   check = function(rec)
-    local a = rec.args
-    if rec.op == "create_table" then
-      for i = 2, (a.n or #a) do
-        local f = check_col(lint.colspec(a[i]), a[1])
-        if f then return f end
-      end
-    elseif rec.op == "add_column" then
-      return check_col(lint.colspec(a[2]), a[1])
-    end
+    return lint.first_new_column(rec, check_col)
   end,
 }

@@ -18,14 +18,6 @@ return {
   fix = "use { \"id\", \"bigint\", primary_key = true, autoincrement = true } "
     .. "(an identity column)",
   check = function(rec)
-    local a = rec.args
-    if rec.op == "create_table" then
-      for i = 2, (a.n or #a) do
-        local f = check_col(lint.colspec(a[i]), a[1])
-        if f then return f end
-      end
-    elseif rec.op == "add_column" then
-      return check_col(lint.colspec(a[2]), a[1])
-    end
+    return lint.first_new_column(rec, check_col)
   end,
 }

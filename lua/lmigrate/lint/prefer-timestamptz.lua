@@ -24,13 +24,8 @@ return {
   fix = "use timestamptz",
   check = function(rec)
     local a = rec.args
-    if rec.op == "create_table" then
-      for i = 2, (a.n or #a) do
-        local f = check_col(lint.colspec(a[i]), a[1])
-        if f then return f end
-      end
-    elseif rec.op == "add_column" then
-      return check_col(lint.colspec(a[2]), a[1])
+    if rec.op == "create_table" or rec.op == "add_column" then
+      return lint.first_new_column(rec, check_col)
     elseif rec.op == "alter_column" and type(a[3]) == "table" and naive(a[3].type) then
       return { message = ("column %q.%q changes to %s (without time zone)")
         :format(a[1], a[2], a[3].type) }
