@@ -13,19 +13,8 @@
 package.cpath = "./build/lib/?.so;" .. package.cpath
 local core = require "lmigrate.core"
 
--- rev("b", "a", { labels = {"x"}, deps = {"lib"} })
-local function rev(id, down, o)
-  o = o or {}
-  return { revision = id, down_revision = down, depends_on = o.deps,
-           branch_labels = o.labels, path = "versions/" .. id .. ".lua" }
-end
-
-local function sorted(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  table.sort(c)
-  return c
-end
+local G = require "helpers.graph"
+local rev, sorted, assert_order = G.rev, G.sorted, G.assert_order
 
 local function errmsg(f, ...)
   local ok, e = pcall(f, ...)
@@ -33,23 +22,6 @@ local function errmsg(f, ...)
   return tostring(e)
 end
 
--- Steps come after their parents and dependencies (up), or before them
--- (down).
-local function assert_order(g, steps, dir)
-  local at = {}
-  for i, id in ipairs(steps) do at[id] = i end
-  for i, id in ipairs(steps) do
-    local below = {}
-    for _, p in ipairs(g:parents(id)) do below[#below + 1] = p end
-    for _, p in ipairs(g:deps(id)) do below[#below + 1] = p end
-    for _, p in ipairs(below) do
-      if at[p] then
-        if dir == "up" then assert.is_true(at[p] < i, p .. " before " .. id)
-        else assert.is_true(at[p] > i, p .. " after " .. id) end
-      end
-    end
-  end
-end
 
 -- Plan target from heads in dir; expected steps: a list (exact order) or
 -- { set = {...} } (any valid order); then replay through step_heads.

@@ -5,19 +5,8 @@
 package.cpath = "./build/lib/?.so;" .. package.cpath
 local core = require "lmigrate.core"
 
--- rev("b", "a", { labels = {"x"}, deps = {"lib"} })
-local function rev(id, down, o)
-  o = o or {}
-  return { revision = id, down_revision = down, depends_on = o.deps,
-           branch_labels = o.labels, path = o.path or ("versions/" .. id .. ".lua") }
-end
-
-local function sorted(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  table.sort(c)
-  return c
-end
+local G = require "helpers.graph"
+local rev, sorted, assert_order = G.rev, G.sorted, G.assert_order
 
 -- Plan, then apply step_heads per step; returns the final heads and steps.
 local function run(g, heads, target, dir)
@@ -27,23 +16,6 @@ local function run(g, heads, target, dir)
   return sorted(h), steps
 end
 
--- Every step comes after its parents and dependencies (up) or after its
--- children and dependents (down).
-local function assert_order(g, steps, dir)
-  local at = {}
-  for i, id in ipairs(steps) do at[id] = i end
-  for i, id in ipairs(steps) do
-    local below = {}
-    for _, p in ipairs(g:parents(id)) do below[#below + 1] = p end
-    for _, p in ipairs(g:deps(id)) do below[#below + 1] = p end
-    for _, p in ipairs(below) do
-      if at[p] then
-        if dir == "up" then assert.is_true(at[p] < i, p .. " before " .. id)
-        else assert.is_true(at[p] > i, p .. " after " .. id) end
-      end
-    end
-  end
-end
 
 local function errmsg(f, ...)
   local ok, e = pcall(f, ...)
