@@ -28,6 +28,16 @@ struct lm_value {
   size_t n;           /* length of s in bytes */
 };
 
+/* One streaming replica as the replicas() method sees it. */
+struct lm_replica {
+  char name[96];          /* "walreceiver at 127.0.0.1" (primary view);
+                          ** "" for standby = 1 (the caller names it) */
+  long long replay_lsn;   /* WAL replayed, in bytes from 0/0; -1 when the
+                          ** user may not read it */
+  double replay_lag_s;    /* the server's own measure (pg_stat_replication.
+                          ** replay_lag), -1 when NULL or not available */
+};
+
 /* Every backend connection starts with this header (the backend's own
 ** struct embeds it as its first member). */
 struct lm_conn {
@@ -130,6 +140,16 @@ struct lm_backend {
   ** ("\"ix\" on \"t\", ..." into out, "" when none). */
   int (*invalid_indexes)(struct lm_conn *c, char *out, size_t n,
                          struct lm_err *err);
+  /* Optional (NULL where the database has no streaming replicas: SQLite,
+  ** offline). standby = 0: c is a primary; *wal_lsn = its WAL position
+  ** (pg_current_wal_lsn, bytes from 0/0) and out[0..*n) the replicas
+  ** that stream from it and replay (at most max). standby = 1: c is
+  ** itself a replica; *wal_lsn = the WAL it received (-1 unknown) and
+  ** out[0] (*n = 1) its replay position; an error when c is not in
+  ** recovery. */
+  int (*replicas)(struct lm_conn *c, int standby, long long *wal_lsn,
+                  struct lm_replica *out, int max, int *n,
+                  struct lm_err *err);
 };
 
 extern const struct lm_backend lm_backend_sqlite;

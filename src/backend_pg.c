@@ -873,4 +873,5 @@ const struct lm_backend lm_backend_pg = {
   .hold_guard = lm_pg_hold_guard,
   .hold_release = lm_pg_hold_release,
   .invalid_indexes = lm_pg_invalid_indexes,
+  .replicas = lm_pg_replicas,
 };

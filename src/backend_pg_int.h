@@ -1,8 +1,9 @@
 /*
 ** backend_pg_int.h: what the PostgreSQL backend's files share (private to
-** backend_pg.c, backend_pg_guard.c and backend_pg_watch.c): the connection
-** struct, one-statement execution, the lock-hold guard and the lock-wait
-** watch (who blocks us, INVALID indexes).
+** backend_pg.c, backend_pg_guard.c, backend_pg_watch.c and
+** backend_pg_lag.c): the connection struct, one-statement execution, the
+** lock-hold guard, the lock-wait watch (who blocks us, INVALID indexes)
+** and the replicas' replay positions.
 */
 #ifndef LM_BACKEND_PG_INT_H
 #define LM_BACKEND_PG_INT_H
@@ -63,5 +64,10 @@ void lm_pg_watch_note(struct pg_conn *c, struct lm_err *err);
 void lm_pg_watch_close(struct pg_conn *c);
 int lm_pg_invalid_indexes(struct lm_conn *c, char *out, size_t n,
                           struct lm_err *err);
+
+/* The replicas() method (backend_pg_lag.c; see backend.h). */
+int lm_pg_replicas(struct lm_conn *c, int standby, long long *wal_lsn,
+                   struct lm_replica *out, int max, int *n,
+                   struct lm_err *err);
 
 #endif

@@ -20,13 +20,14 @@
 #include "host.h"
 #include "log.h"
 #include "suggest.h"
+#include "url.h"
 
 static const char *const config_keys[] = {
   "url", "script_location", "version_locations", "version_table",
   "version_table_schema", "transaction_per_migration", "hooks",
   "lock_timeout", "ddl_lock_timeout", "statement_timeout", "lock_retries",
   "revision_template", "schema", "autogenerate", "max_lock_hold", "lint",
-  NULL
+  "max_replica_lag", "replica_urls", NULL
 };
 
 static char *xstrdup(const char *s) {
@@ -175,6 +176,48 @@ static int get_seconds(lua_State *L, const char *path, const char *key,
     lua_pop(L, 1);
     return lm_error("%s: '%s' must be a number of seconds from 0 to 86400",
                     path, key);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* replica_urls = { "postgresql://...", ... }: streaming replicas that
+** op.backfill / op.each_batch poll directly (op_lag.c). Only the shape is
+** checked here; connecting is the walk's job. 0 ok, 1 after an error. */
+static int get_replica_urls(lua_State *L, struct lm_config *c) {
+  lua_Integer i, n;
+  int t = rawfield(L, "replica_urls");
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  n = t == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, -1) : 0;
+  if (t != LUA_TTABLE || n > LM_MAX_REPLICA_URLS) {
+    lua_pop(L, 1);
+    return lm_error("%s: 'replica_urls' must be a list of at most %d "
+                    "postgresql:// URLs of streaming replicas", c->path,
+                    LM_MAX_REPLICA_URLS);
+  }
+  c->replica_urls = calloc((size_t)n + 1, sizeof *c->replica_urls);
+  if (c->replica_urls == NULL) return lm_error("out of memory");
+  for (i = 1; i <= n; i++) {
+    const char *s = NULL;
+    int et = lua_rawgeti(L, -1, i);
+    if (et == LUA_TSTRING) s = lua_tostring(L, -1);
+    if (s == NULL || strlen(s) != lua_rawlen(L, -1) ||
+        (strncmp(s, "postgresql://", 13) != 0 &&
+         strncmp(s, "postgres://", 11) != 0)) {
+      char *shown = s ? lm_url_redact(s) : NULL;
+      int rc = lm_error("%s: replica_urls[%lld] must be a postgresql:// URL "
+                        "of a streaming replica (got %s%s%s)", c->path,
+                        (long long)i, shown ? "'" : lua_typename(L, et),
+                        shown ? shown : "", shown ? "'" : "");
+      free(shown);
+      lua_pop(L, 2);
+      return rc;
+    }
+    c->replica_urls[c->nreplica_urls++] = xstrdup(s);
+    lua_pop(L, 1);
   }
   lua_pop(L, 1);
   return 0;
@@ -339,7 +382,9 @@ static int read_table(struct lm_host *h) {
       get_seconds(L, c->path, "ddl_lock_timeout", &c->ddl_lock_timeout_ms) ||
       get_seconds(L, c->path, "statement_timeout",
                   &c->statement_timeout_ms) ||
-      get_seconds(L, c->path, "max_lock_hold", &c->max_lock_hold_ms))
+      get_seconds(L, c->path, "max_lock_hold", &c->max_lock_hold_ms) ||
+      get_seconds(L, c->path, "max_replica_lag", &c->max_replica_lag_ms) ||
+      get_replica_urls(L, c))
     return 1;
   t = rawfield(L, "lock_retries");
   if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
@@ -440,6 +485,7 @@ int lm_host_load_config(struct lm_host *h) {
   c->statement_timeout_ms = LM_DEFAULT_STATEMENT_TIMEOUT_MS;
   c->lock_retries = LM_DEFAULT_LOCK_RETRIES;
   c->max_lock_hold_ms = LM_DEFAULT_MAX_LOCK_HOLD_MS;
+  c->max_replica_lag_ms = LM_DEFAULT_MAX_REPLICA_LAG_MS;
   if (h->config_opt) {
     if (access(h->config_opt, R_OK) != 0)
       return lm_error("config file '%s' not found (-c)", h->config_opt);
@@ -468,6 +514,8 @@ int lm_host_load_config(struct lm_host *h) {
   if (h->statement_timeout_opt >= 0)
     c->statement_timeout_ms = h->statement_timeout_opt;
   if (h->max_lock_hold_opt >= 0) c->max_lock_hold_ms = h->max_lock_hold_opt;
+  if (h->max_replica_lag_opt >= 0)
+    c->max_replica_lag_ms = h->max_replica_lag_opt;
   if (h->url_opt) env = h->url_opt;
   else if ((env = getenv("LMIGRATE_URL")) && *env) ;
   else if ((env = getenv("DATABASE_URL")) && *env) ;

@@ -11,6 +11,8 @@
 #define LM_DEFAULT_STATEMENT_TIMEOUT_MS (-1)   /* the server's setting */
 #define LM_DEFAULT_MAX_LOCK_HOLD_MS 5000       /* lock-hold budget */
 #define LM_DEFAULT_LOCK_RETRIES 3
+#define LM_DEFAULT_MAX_REPLICA_LAG_MS 10000    /* backfill pause threshold */
+#define LM_MAX_REPLICA_URLS 16
 /* PostgreSQL cuts identifiers at 63 bytes (NAMEDATALEN - 1); the version
 ** table's name leaves room for the "_history" (8 bytes) of its history
 ** table, so the two can never be cut to the same name. */

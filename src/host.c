@@ -38,6 +38,7 @@ struct lm_host *lm_host_new(void) {
   h->ddl_lock_timeout_opt = -1;
   h->statement_timeout_opt = -1;
   h->max_lock_hold_opt = -1;
+  h->max_replica_lag_opt = -1;
   lm_op_openlib(h->L);
   install_no_exit(h);
   return h;
@@ -49,6 +50,8 @@ static void config_free(struct lm_config *c) {
   free(c->url);
   for (i = 0; i < c->nlocations; i++) free(c->locations[i]);
   free(c->locations);
+  for (i = 0; i < c->nreplica_urls; i++) free(c->replica_urls[i]);
+  free(c->replica_urls);
   free(c->version_table);
   free(c->version_table_schema);
   free(c->history_table);

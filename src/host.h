@@ -34,6 +34,13 @@ struct lm_config {
                               ** revision may hold a strong lock on an
                               ** existing table; default 5000, 0 = no
                               ** guard; --max-lock-hold / max_lock_hold */
+  int max_replica_lag_ms;     /* PostgreSQL: op.backfill / op.each_batch
+                              ** pause between batches while a streaming
+                              ** replica lags more; default 10000, 0 = off;
+                              ** --max-replica-lag / max_replica_lag */
+  char **replica_urls;        /* owned; replica_urls (postgresql:// URLs of
+                              ** replicas polled directly), or NULL */
+  int nreplica_urls;
   char *revision_template;    /* owned; project template path or NULL */
   int hooks_ref;              /* registry ref to the hooks table, or
                               ** LUA_NOREF */
@@ -59,6 +66,7 @@ struct lm_host {
   int ddl_lock_timeout_opt;   /* --ddl-lock-timeout in ms, or -1 */
   int statement_timeout_opt;  /* --statement-timeout in ms, or -1 */
   int max_lock_hold_opt;      /* --max-lock-hold in ms, or -1 */
+  int max_replica_lag_opt;    /* --max-replica-lag in ms, or -1 */
   int db_must_exist;          /* the command only reads (no LM_WRITES):
                               ** lm_host_connect does not create a missing
                               ** SQLite file */

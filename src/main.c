@@ -86,7 +86,7 @@ static void usage(FILE *f) {
           "usage: lmigrate [-c FILE] [-u URL] [-x KEY=VALUE]... [-q|-v]\n"
           "                [--lock-timeout S] [--ddl-lock-timeout S]\n"
           "                [--statement-timeout S] [--max-lock-hold S]\n"
-          "                COMMAND [ARGS]\n\n"
+          "                [--max-replica-lag S] COMMAND [ARGS]\n\n"
           "Database schema migrations with Lua revision scripts.\n\n"
           "options:\n"
           "  -c, --config FILE        config file (default ./lmigrate.lua)\n"
@@ -108,6 +108,10 @@ static void usage(FILE *f) {
           "                           revision may hold ACCESS EXCLUSIVE or\n"
           "                           SHARE ROW EXCLUSIVE on an existing\n"
           "                           table (default 5; 0: no guard)\n"
+          "      --max-replica-lag SECS  PostgreSQL: op.backfill and\n"
+          "                           op.each_batch pause between batches\n"
+          "                           while a streaming replica lags more\n"
+          "                           (default 10; 0: never pause)\n"
           "  -h, --help               this help; `lmigrate help COMMAND` (or\n"
           "                           COMMAND -h) for a command, with examples\n"
           "  -V, --version            print the version\n\ncommands:\n");
@@ -177,7 +181,7 @@ static int parse_seconds(const char *opt, const char *arg, int *ms) {
 /* getopt values of the options that have no short form: above every
 ** char, so that getopt's optopt tells a long option from a short one. */
 enum { OPT_LOCK_TIMEOUT = 256, OPT_DDL_LOCK_TIMEOUT, OPT_STATEMENT_TIMEOUT,
-       OPT_MAX_LOCK_HOLD };
+       OPT_MAX_LOCK_HOLD, OPT_MAX_REPLICA_LAG };
 
 /* "--name" of the long option whose value is c, in buf; NULL when c has
 ** no long form. */
@@ -221,6 +225,7 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
     {"ddl-lock-timeout", required_argument, NULL, OPT_DDL_LOCK_TIMEOUT},
     {"statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT},
     {"max-lock-hold", required_argument, NULL, OPT_MAX_LOCK_HOLD},
+    {"max-replica-lag", required_argument, NULL, OPT_MAX_REPLICA_LAG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}
@@ -255,6 +260,11 @@ static int parse_globals(int argc, char **argv, struct lm_host *h,
         break;
       case OPT_MAX_LOCK_HOLD:
         if (parse_seconds("--max-lock-hold", optarg, &h->max_lock_hold_opt))
+          return 2;
+        break;
+      case OPT_MAX_REPLICA_LAG:
+        if (parse_seconds("--max-replica-lag", optarg,
+                          &h->max_replica_lag_opt))
           return 2;
         break;
       case 'h': usage(stdout); return 0;

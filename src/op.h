@@ -35,6 +35,11 @@ struct lm_opctx {
   int offline_stop;       /* out: under --sql, a data op emitted a stop
                           ** point (the lmigrate command that runs it
                           ** moves the version table, not the script) */
+  int max_replica_lag_ms; /* op.backfill / op.each_batch pause while a
+                          ** replica lags more (op_lag.c); 0 = off */
+  char *const *replica_urls;  /* borrowed from the config; replicas polled
+                          ** directly (nreplica_urls of them) */
+  int nreplica_urls;
 };
 
 /* Push a new op table bound to ctx (borrowed; must outlive every call

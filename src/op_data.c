@@ -44,11 +44,11 @@ static void nap(long long ms) {
 
 static const char *const backfill_keys[] = {
   "table", "key", "set", "fn", "columns", "where", "batch_size", "sleep_ms",
-  "target_ms", "lock_timeout_ms", "name", NULL
+  "target_ms", "lock_timeout_ms", "name", "max_replica_lag", NULL
 };
 static const char *const each_keys[] = {
   "table", "key", "fn", "columns", "where", "batch_size", "sleep_ms",
-  "target_ms", "lock_timeout_ms", "name", NULL
+  "target_ms", "lock_timeout_ms", "name", "max_replica_lag", NULL
 };
 
 static void check_opts(lua_State *L, const char *fname,
@@ -291,6 +291,7 @@ static int walk_run(lua_State *L, struct walk *w) {
     return 1;
   }
   lm_walk_estimate(L, w);
+  lm_lag_setup(L, w);
   /* lock_timeout for every batch, set once on the session (the batches
   ** run outside the revision's transaction); walk_close resets it. */
   if (w->be->set_limits != NULL && w->lock_timeout_ms >= 0) {
@@ -332,6 +333,7 @@ static int walk_run(lua_State *L, struct walk *w) {
     if (rc == 0) break;
     lm_walk_progress(w, 0);
     if (w->sleep_ms > 0) nap(w->sleep_ms);
+    lm_lag_wait(L, w);
   }
   lm_walk_progress(w, 1);
   lua_pushinteger(L, (lua_Integer)w->rows_done);

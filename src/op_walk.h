@@ -9,6 +9,7 @@
 **   op_backfill_fn.c  the fn form: call fn per row, write results back
 **                     (op_pgarray.c: array literals for PostgreSQL)
 **   op_progress.c     progress bar / lines on stderr
+**   op_lag.c          the pause between batches while replicas lag
 **
 ** A walk lives in the slots S_OPTS..S_TOP of the stack of the op call
 ** (fixed by walk_setup); every function here takes the lua_State with
@@ -65,6 +66,8 @@ struct walk {
                                   ** per batch, in autocommit */
   int session_limits;             /* lock_timeout is set on the session
                                   ** for the walk (reset when it ends) */
+  struct lm_lag *lag;             /* borrowed from the lag box above S_TOP
+                                  ** (op_lag.c); NULL: no replica check */
 };
 
 /* A cursor owned by a Lua userdata, so an error cannot leak it. */
@@ -174,5 +177,19 @@ int lm_walk_apply_fn(lua_State *L, struct walk *w, int ridx, int n,
 /* Report progress on stderr: a bar redrawn with \r on a terminal, a line
 ** every 5 s otherwise; final = 1 prints the summary. */
 void lm_walk_progress(struct walk *w, int final);
+
+/* ---------- op_lag.c ---------- */
+
+/* Set up the replica-lag check of the walk (option max_replica_lag, else
+** the config's; replica_urls): when it is on (and the backend has
+** replicas()), push a to-be-closed box above S_TOP that owns the
+** connections to replica_urls, set w->lag, and take the first WAL
+** sample; else push nothing. Raises when a replica cannot be reached or
+** is not a replica, before any batch ran. */
+void lm_lag_setup(lua_State *L, struct walk *w);
+/* Between batches: while a replica's replay lag is over max_replica_lag,
+** report the pause and wait (500 ms doubling to 5 s between checks);
+** Ctrl-C interrupts it at once. A no-op when w->lag is NULL. */
+void lm_lag_wait(lua_State *L, struct walk *w);
 
 #endif

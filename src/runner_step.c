@@ -76,6 +76,9 @@ static int call_revision(struct run *r, int idx, const char *fname,
   ctx.phase = fname;
   ctx.revision = lm_graph_rev(r->g, idx)->id;
   ctx.verbosity = r->h->verbosity;
+  ctx.max_replica_lag_ms = r->h->cfg.max_replica_lag_ms;
+  ctx.replica_urls = r->h->cfg.replica_urls;
+  ctx.nreplica_urls = r->h->cfg.nreplica_urls;
   *lock_timeout = 0;
   if ((rc = lm_sandbox_push_field(r->h, idx, fname)) != LUA_TFUNCTION) {
     lua_pop(L, 1);
