@@ -10,7 +10,6 @@
 ** Invariant: no function returns holding a PGresult it owns, except
 ** query(), whose result belongs to the returned cursor.
 */
-#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -29,8 +28,6 @@
 #include "pq.h"
 #include "sqlbuf.h"
 #include "url.h"
-
-#define SNIPPET_MAX 200
 
 /* Type OIDs (catalog/pg_type_d.h, a server header). */
 #define OID_BOOL 16
@@ -67,144 +64,6 @@ static PGconn *pg_of(struct lm_conn *c) {
 
 static const struct lm_pq *pq_of(struct lm_conn *c) {
   return ((struct pg_conn *)c)->pq;
-}
-
-/* ---------- errors ---------- */
-
-/* Copy msg into out (size n) with whitespace runs collapsed and the ends
-** trimmed; libpq messages end in '\n' and continue on tab-indented lines. */
-static void squash(char *out, size_t n, const char *msg) {
-  size_t k = 0;
-  int space = 0;
-  for (; *msg && k + 1 < n; msg++) {
-    if (isspace((unsigned char)*msg)) {
-      space = 1;
-      continue;
-    }
-    if (space && k > 0 && k + 2 < n) out[k++] = ' ';
-    space = 0;
-    out[k++] = *msg;
-  }
-  out[k] = '\0';
-}
-
-/* The statement from p to end (NULL: to the NUL), whitespace collapsed and
-** cut after SNIPPET_MAX bytes, into snip (SNIPPET_MAX + 4 bytes). */
-static void snippet(char *snip, const char *p, const char *end) {
-  size_t n = 0;
-  int space = 0;
-  if (end == NULL) end = p + strlen(p);
-  while (p < end && isspace((unsigned char)*p)) p++;
-  while (end > p && (isspace((unsigned char)end[-1]) || end[-1] == ';'))
-    end--;
-  for (; p < end && n < SNIPPET_MAX; p++) {
-    if (isspace((unsigned char)*p)) {
-      space = 1;
-      continue;
-    }
-    if (space && n > 0) snip[n++] = ' ';
-    space = 0;
-    if (n < SNIPPET_MAX) snip[n++] = *p;
-  }
-  if (p < end) {
-    memcpy(snip + n, "...", 3);
-    n += 3;
-  }
-  snip[n] = '\0';
-}
-
-/* Byte offset of the 1-based character position pos in s (UTF-8). */
-static size_t char_offset(const char *s, long pos) {
-  size_t i = 0;
-  long chars = 0;
-  for (; s[i]; i++) {
-    if (((unsigned char)s[i] & 0xc0) != 0x80 && ++chars == pos) return i;
-  }
-  return i;
-}
-
-/* Fill err from a failed result (res may be NULL: the connection's error):
-** "primary DETAIL: .. HINT: .. (in \"<start of the statement>\")", with
-** the SQLSTATE in err->sqlstate. sql may be NULL (no snippet). Returns 1. */
-static int pg_error(struct lm_conn *c, const PGresult *res, const char *sql,
-                    struct lm_err *err) {
-  char primary[LM_ERRMSG_MAX], detail[LM_ERRMSG_MAX / 2];
-  char hint[LM_ERRMSG_MAX / 2], snip[SNIPPET_MAX + 4];
-  const struct lm_pq *pq = pq_of(c);
-  const char *f, *state = NULL;
-
-  detail[0] = hint[0] = snip[0] = '\0';
-  f = res ? pq->resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-  if (f != NULL) {
-    squash(primary, sizeof primary, f);
-    if ((f = pq->resultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) != NULL)
-      squash(detail, sizeof detail, f);
-    if ((f = pq->resultErrorField(res, PG_DIAG_MESSAGE_HINT)) != NULL)
-      squash(hint, sizeof hint, f);
-    state = pq->resultErrorField(res, PG_DIAG_SQLSTATE);
-  } else {
-    f = res ? pq->resultErrorMessage(res) : NULL;
-    if (f == NULL || *f == '\0') f = pq->errorMessage(pg_of(c));
-    squash(primary, sizeof primary, f);
-    if (primary[0] == '\0')
-      snprintf(primary, sizeof primary, "%s", "unknown PostgreSQL error");
-  }
-  if (pq->status(pg_of(c)) == CONNECTION_BAD &&
-      strstr(primary, "connection") == NULL)
-    snprintf(primary + strlen(primary), sizeof primary - strlen(primary),
-             " (connection to the server lost)");
-  if (sql != NULL) {
-    struct lm_pg_scan sc;
-    const char *pos =
-      res ? pq->resultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
-    memset(&sc, 0, sizeof sc);
-    sc.want = pos ? char_offset(sql, atol(pos)) : 0;
-    lm_pg_scan(sql, &sc);
-    if (sc.want_start != NULL) snippet(snip, sc.want_start, sc.want_end);
-    else snippet(snip, sql, NULL);
-  }
-  if (err != NULL) {
-    err->code = 1;
-    if (state != NULL) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
-  }
-  return lm_err_set(err, "%s%s%s%s%s%s%s%s", primary,
-                    detail[0] ? " DETAIL: " : "", detail,
-                    hint[0] ? " HINT: " : "", hint,
-                    sql ? " (in \"" : "", sql ? snip : "", sql ? "\")" : "");
-}
-
-/* Finish a COPY the server started (we have no data to give or take) so
-** the connection stays usable. */
-static void abandon_copy(struct lm_conn *c, ExecStatusType st) {
-  const struct lm_pq *pq = pq_of(c);
-  PGconn *pg = pg_of(c);
-  PGresult *r;
-  char *buf;
-  if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
-    pq->putCopyEnd(pg, "COPY is not supported by lmigrate's exec");
-  if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
-    while (pq->getCopyData(pg, &buf, 0) > 0) pq->freemem(buf);
-  while ((r = pq->getResult(pg)) != NULL) pq->clear(r);
-}
-
-/* 0 when res is a success (rows or a command), else err filled. */
-static int check_result(struct lm_conn *c, PGresult *res, const char *sql,
-                        struct lm_err *err) {
-  ExecStatusType st = res ? pq_of(c)->resultStatus(res) : PGRES_FATAL_ERROR;
-  switch (st) {
-  case PGRES_COMMAND_OK:
-  case PGRES_TUPLES_OK:
-  case PGRES_EMPTY_QUERY:
-    return 0;
-  case PGRES_COPY_IN:
-  case PGRES_COPY_OUT:
-  case PGRES_COPY_BOTH:
-    abandon_copy(c, st);
-    return lm_err_set(err, "COPY FROM STDIN / TO STDOUT cannot run through "
-                      "lmigrate; use INSERT or COPY with a server-side file");
-  default:
-    return pg_error(c, res, sql, err);
-  }
 }
 
 /* ---------- parameters ---------- */
@@ -413,7 +272,7 @@ static int pg_connect(const struct lm_url *url,
     /* libpq's text may quote the URI (a malformed one, say): mask it
     ** before anything else touches it. */
     char *safe = lm_url_mask(url, pq->errorMessage(c->pg));
-    squash(msg, sizeof msg, safe != NULL ? safe : "(out of memory)");
+    lm_pg_squash(msg, sizeof msg, safe != NULL ? safe : "(out of memory)");
     free(safe);
     lm_err_set(err, "cannot connect to %s: %s", url->redacted, msg);
     goto done;
@@ -426,7 +285,7 @@ static int pg_connect(const struct lm_url *url,
     goto done;
   }
   res = pq->exec(c->pg, "SET client_min_messages = warning");
-  if (check_result(&c->base, res, NULL, err)) {
+  if (lm_pg_check_result(&c->base, res, NULL, err)) {
     lm_err_prefix(err, "cannot set up the connection to %s", url->redacted);
     goto done;
   }
@@ -487,7 +346,7 @@ static int pg_exec(struct lm_conn *c, const char *sql, int nparams,
     if (exec_params(c, sql, nparams, params, used, &res, err)) goto done;
   }
   if (lm_pg_guard_after((struct pg_conn *)c, sql,
-                        check_result(c, res, sql, err), err)) {
+                        lm_pg_check_result(c, res, sql, err), err)) {
     lm_pg_watch_note((struct pg_conn *)c, err);
     goto done;
   }
@@ -526,7 +385,7 @@ static int pg_query(struct lm_conn *c, const char *sql, int nparams,
   if (lm_pg_guard_before((struct pg_conn *)c, sql, err)) goto done;
   if (exec_params(c, sql, nparams, params, used, &res, err)) goto done;
   if (lm_pg_guard_after((struct pg_conn *)c, sql,
-                        check_result(c, res, sql, err), err)) {
+                        lm_pg_check_result(c, res, sql, err), err)) {
     lm_pg_watch_note((struct pg_conn *)c, err);
     goto done;
   }
@@ -650,7 +509,7 @@ static int simple(struct lm_conn *c, const char *sql, char *tag,
                   struct lm_err *err) {
   const struct lm_pq *pq = pq_of(c);
   PGresult *res = run_simple((struct pg_conn *)c, sql);
-  int rc = check_result(c, res, sql, err);
+  int rc = lm_pg_check_result(c, res, sql, err);
   if (rc == 0 && tag != NULL) snprintf(tag, 16, "%s", pq->cmdStatus(res));
   pq->clear(res);
   return rc;
@@ -713,7 +572,7 @@ static int advisory(struct lm_conn *c, const char *fn, const char *key,
   v.s = lm_sb_str(&name);
   v.n = name.len;
   if (exec_params(c, lm_sb_str(&sql), 1, &v, NULL, &res, err)) goto done;
-  if (check_result(c, res, lm_sb_str(&sql), err)) goto done;
+  if (lm_pg_check_result(c, res, lm_sb_str(&sql), err)) goto done;
   *result = pq_of(c)->ntuples(res) == 1 &&
             pq_of(c)->getvalue(res, 0, 0)[0] == 't';
   ret = 0;
@@ -810,7 +669,7 @@ PGresult *lm_pg_run(struct pg_conn *c, const char *sql, int nparams,
   if (nparams == 0) res = run_simple(c, sql);
   else if (exec_params(&c->base, sql, nparams, params, NULL, &res, err))
     return NULL;
-  if (check_result(&c->base, res, sql, err)) {
+  if (lm_pg_check_result(&c->base, res, sql, err)) {
     c->pq->clear(res);
     return NULL;
   }
@@ -839,7 +698,7 @@ static int pg_table_exists(struct lm_conn *c, const char *schema,
     v[1].n = strlen(schema);
   }
   if (exec_params(c, sql, 2, v, NULL, &res, err)) goto done;
-  if (check_result(c, res, sql, err)) goto done;
+  if (lm_pg_check_result(c, res, sql, err)) goto done;
   *exists = pq_of(c)->ntuples(res) > 0;
   ret = 0;
 done:

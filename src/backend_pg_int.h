@@ -1,9 +1,9 @@
 /*
 ** backend_pg_int.h: what the PostgreSQL backend's files share (private to
-** backend_pg.c, backend_pg_guard.c, backend_pg_watch.c and
-** backend_pg_lag.c): the connection struct, one-statement execution, the
-** lock-hold guard, the lock-wait watch (who blocks us, INVALID indexes)
-** and the replicas' replay positions.
+** backend_pg.c, backend_pg_error.c, backend_pg_guard.c, backend_pg_watch.c
+** and backend_pg_lag.c): the connection struct, errors, one-statement
+** execution, the lock-hold guard, the lock-wait watch (who blocks us,
+** INVALID indexes) and the replicas' replay positions.
 */
 #ifndef LM_BACKEND_PG_INT_H
 #define LM_BACKEND_PG_INT_H
@@ -32,6 +32,16 @@ struct pg_conn {
                          ** blockers ("" none), for its lock-timeout error */
   struct lm_pg_guard *guard; /* owned; NULL while no hold guard is armed */
 };
+
+/* Errors (backend_pg_error.c). lm_pg_squash copies msg into out (size n)
+** with whitespace runs collapsed and the ends trimmed. lm_pg_check_result
+** returns 0 when res is a success (rows, a command, an empty query), else
+** fills err with the server's message, SQLSTATE, DETAIL, HINT and a
+** snippet of sql (NULL: none) around the error position; a COPY the
+** server started is finished first. */
+void lm_pg_squash(char *out, size_t n, const char *msg);
+int lm_pg_check_result(struct lm_conn *c, PGresult *res, const char *sql,
+                       struct lm_err *err);
 
 /* Run one statement on c (parameters bound); the result is the caller's
 ** (PQclear), or NULL with err filled when it failed. Bypasses the guard

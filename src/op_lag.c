@@ -27,13 +27,15 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "config.h"
 #include "interrupt.h"
 #include "log.h"
 #include "op_walk.h"
 #include "url.h"
 
 #define LAG_MT "lmigrate.walklag"
-#define MAXREP 16                 /* replicas seen or polled per check */
+#define MAXREP LM_MAX_REPLICA_URLS  /* replica_urls entries */
+#define MAXSEEN 64                /* pg_stat_replication rows per check */
 #define NSAMPLES 64               /* WAL clock samples kept */
 #define CHECK_EVERY_MS 100        /* at most one check per this (ms) */
 #define FIRST_WAIT_MS 500
@@ -132,13 +134,13 @@ static int rep_connect(struct lm_lag *g, int i, struct lm_err *err) {
 static void measure(lua_State *L, struct walk *w, double *lag, char *who,
                     size_t n) {
   struct lm_lag *g = w->lag;
-  struct lm_replica r[MAXREP];
+  struct lm_replica r[MAXSEEN];
   long long wal, recv, min_replayed = -1;
   double now = lm_now_ms(), l;
   int i, nr = 0, hidden = 0, got;
   struct lm_err err;
   lm_err_clear(&err);
-  if (w->be->replicas(w->c, 0, &wal, r, MAXREP, &nr, &err))
+  if (w->be->replicas(w->c, 0, &wal, r, MAXSEEN, &nr, &err))
     lm_walk_db_failed(L, w, &err, 0);
   *lag = 0;
   snprintf(who, n, "none");

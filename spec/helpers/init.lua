@@ -526,4 +526,41 @@ function h.rev(r)
            text = table.concat(lines, "\n") .. "\n" }
 end
 
+
+-- A fresh project (lmigrate.lua + versions/ holding revs) on a fresh
+-- database of backend; returns its directory and URL. opts.config is the
+-- whole config file's text; otherwise opts.extra is Lua source added to
+-- the config table (e.g. 'lint = "off",').
+function h.setup(backend, revs, opts)
+  opts = opts or {}
+  local dir = h.tmpdir()
+  local url = h.db_url(backend, dir)
+  h.project(dir, revs, { config = opts.config or
+    ("return { url = %q, script_location = \"versions\", %s }\n")
+      :format(url, opts.extra or "") })
+  return dir, url
+end
+
+-- h.run with the project directory dir as the working directory.
+function h.run_in(dir, args, opts)
+  opts = opts or {}
+  opts.cwd = dir
+  return h.run(args, opts)
+end
+
+-- A run's command, exit status and output, for assertion messages.
+function h.show(r)
+  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
+end
+
+-- History rows of url as "revision direction outcome" strings, oldest first.
+function h.history(url)
+  local t = {}
+  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
+      "FROM lmigrate_version_history ORDER BY id")) do
+    t[#t + 1] = table.concat(r, " ")
+  end
+  return t
+end
+
 return h

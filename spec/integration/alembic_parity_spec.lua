@@ -31,17 +31,8 @@ local function issue_graph(extra)
   return g
 end
 
-local function setup(backend, revs)
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
-  return dir, url
-end
-
-local function run(dir, args)
-  return h.run(args, { cwd = dir })
-end
+local setup = h.setup
+local run = h.run_in
 
 -- Run and require exit status 0.
 local function ok(dir, args)

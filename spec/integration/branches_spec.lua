@@ -14,21 +14,8 @@ local function trev(id, down, extra)
   return rev(r)
 end
 
--- A fresh project (lmigrate.lua + versions/) on a fresh database.
-local function setup(backend, revs, opts)
-  opts = opts or {}
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config = opts.config or
-    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
-  return dir, url
-end
-
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
+local setup = h.setup
+local run = h.run_in
 
 -- The t_* tables of db, sorted (what the trev revisions created).
 local function ttables(url)
@@ -39,15 +26,7 @@ local function ttables(url)
   return t
 end
 
--- history rows as "revision direction outcome" strings, oldest first.
-local function history(url)
-  local t = {}
-  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
-      "FROM lmigrate_version_history ORDER BY id")) do
-    t[#t + 1] = table.concat(r, " ")
-  end
-  return t
-end
+local history = h.history
 
 -- Lines of s as a list (no trailing empty line).
 local function lines(s)

@@ -6,15 +6,7 @@
 
 local h = require "helpers"
 
-local function lit(v)
-  if v == nil then return "nil" end
-  if type(v) == "table" then
-    local t = {}
-    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
-    return "{ " .. table.concat(t, ", ") .. " }"
-  end
-  return ("%q"):format(v)
-end
+local lit = h.lit
 
 -- A revision creating table t_<id> (and dropping it on downgrade).
 -- r.fields: extra raw lines; r.body: replaces the whole file text.

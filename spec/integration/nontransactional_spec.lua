@@ -7,36 +7,7 @@
 
 local h = require "helpers"
 
--- Lua source for a string, a list of strings, or nil.
-local function lit(v)
-  if v == nil then return "nil" end
-  if type(v) == "table" then
-    local t = {}
-    for i, s in ipairs(v) do t[i] = ("%q"):format(s) end
-    return "{ " .. table.concat(t, ", ") .. " }"
-  end
-  return ("%q"):format(v)
-end
-
--- A revision file { file=, text= } for h.project. r.id, r.down, r.msg,
--- r.fields (extra raw lines, e.g. "transactional = false,"), r.up / r.dn
--- (Lua statements using op; r.dn = false leaves downgrade out).
-local function rev(r)
-  local lines = {
-    "return {",
-    "  revision = " .. lit(r.id) .. ",",
-    "  down_revision = " .. lit(r.down) .. ",",
-    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
-  }
-  if r.fields then lines[#lines + 1] = "  " .. r.fields end
-  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
-  if r.dn ~= false then
-    lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
-  end
-  lines[#lines + 1] = "}"
-  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
-           text = table.concat(lines, "\n") .. "\n" }
-end
+local rev = h.rev
 
 -- A revision that creates table t_<id> and drops it on downgrade.
 local function trev(id, down)
@@ -55,30 +26,9 @@ local function items()
     dn = 'op.drop_table("items")' }
 end
 
--- A fresh project (lmigrate.lua + versions/) on a fresh database.
-local function setup(backend, revs)
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
-  return dir, url
-end
-
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
-
--- history rows as "revision direction outcome" strings, oldest first.
-local function history(url)
-  local t = {}
-  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
-      "FROM lmigrate_version_history ORDER BY id")) do
-    t[#t + 1] = table.concat(r, " ")
-  end
-  return t
-end
+local setup = h.setup
+local run = h.run_in
+local history = h.history
 
 -- pg_index.indisvalid of a PostgreSQL index: "t", "f", or nil when absent.
 local function pg_valid(url, name)
@@ -96,9 +46,7 @@ local function only(backend, fn)
   end
 end
 
-local function show(r)
-  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
-end
+local show = h.show
 
 ---------------------------------------------------------------------------
 -- CONCURRENTLY (PostgreSQL)

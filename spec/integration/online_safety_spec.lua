@@ -9,33 +9,14 @@ local h = require "helpers"
 
 local rev = h.rev
 
+-- A fresh project; extra is Lua source added to the config table.
 local function setup(backend, revs, extra)
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\", %s }\n")
-      :format(url, extra or "") })
-  return dir, url
+  return h.setup(backend, revs, { extra = extra })
 end
 
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
-
-local function show(r)
-  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
-end
-
-local function history(url)
-  local t = {}
-  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
-      "FROM lmigrate_version_history ORDER BY id")) do
-    t[#t + 1] = table.concat(r, " ")
-  end
-  return t
-end
+local run = h.run_in
+local show = h.show
+local history = h.history
 
 -- aaa111: items (id, n) with rows 1..3, one of them (n = -1) violating
 -- CHECK (n > 0); parent (id 1) for foreign keys; items.pid = 7 has no

@@ -23,13 +23,7 @@ local function rev(id, down, up, dn)
     "}", "" }, "\n") }
 end
 
-local function setup(backend, revs)
-  local dir = h.tmpdir()
-  local url = h.db_url(backend, dir)
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\" }\n"):format(url) })
-  return dir, url
-end
+local setup = h.setup
 
 local function cli(dir, args)
   local r = h.run(args, { cwd = dir })

@@ -7,28 +7,7 @@
 
 local h = require "helpers"
 
--- Lua source for a string, a list of strings, or nil.
-local function lit(v)
-  if v == nil then return "nil" end
-  return ("%q"):format(v)
-end
-
--- A revision file { file=, text= } for h.project. r.id, r.down, r.msg,
--- r.fields (extra raw lines), r.up / r.dn (Lua statements using op).
-local function rev(r)
-  local lines = {
-    "return {",
-    "  revision = " .. lit(r.id) .. ",",
-    "  down_revision = " .. lit(r.down) .. ",",
-    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
-  }
-  if r.fields then lines[#lines + 1] = "  " .. r.fields end
-  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
-  lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
-  lines[#lines + 1] = "}"
-  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
-           text = table.concat(lines, "\n") .. "\n" }
-end
+local rev = h.rev
 
 -- aaa111: table t (id) with three rows, and table runlog (what revisions
 -- did: a row per run of a revision body that committed).
@@ -49,37 +28,16 @@ local function alter()
 end
 
 -- A fresh project on a fresh PostgreSQL database; extra is Lua source
--- added to the config table (e.g. "lock_retries = 1,").
+-- added to the config table (e.g. "lock_retries = 1,"). lint = "off":
+-- these specs time lock waits against a holder session, and upgrade's
+-- lint pass would add its own time before the first lock.
 local function setup(revs, extra)
-  local dir = h.tmpdir()
-  local url = h.db_url("postgres", dir)
-  -- lint = "off": these specs time lock waits against a holder session,
-  -- and upgrade's lint pass would add its own time before the first lock
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\", lint = \"off\", %s }\n")
-      :format(url, extra or "") })
-  return dir, url
+  return h.setup("postgres", revs, { extra = 'lint = "off", ' .. (extra or "") })
 end
 
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
-
-local function show(r)
-  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
-end
-
--- history rows as "revision direction outcome" strings, oldest first.
-local function history(url)
-  local t = {}
-  for _, r in ipairs(h.query(url, "SELECT revision, direction, outcome " ..
-      "FROM lmigrate_version_history ORDER BY id")) do
-    t[#t + 1] = table.concat(r, " ")
-  end
-  return t
-end
+local run = h.run_in
+local show = h.show
+local history = h.history
 
 local function now_ms()
   local p = assert(io.popen("date +%s%3N"))

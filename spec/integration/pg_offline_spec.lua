@@ -6,28 +6,7 @@
 
 local h = require "helpers"
 
--- Lua source for a string or nil.
-local function lit(v)
-  if v == nil then return "nil" end
-  return ("%q"):format(v)
-end
-
--- A revision file { file=, text= } for h.project. r.id, r.down, r.msg,
--- r.fields (extra raw lines), r.up / r.dn (Lua statements using op).
-local function rev(r)
-  local lines = {
-    "return {",
-    "  revision = " .. lit(r.id) .. ",",
-    "  down_revision = " .. lit(r.down) .. ",",
-    "  message = " .. lit(r.msg or ("rev " .. r.id)) .. ",",
-  }
-  if r.fields then lines[#lines + 1] = "  " .. r.fields end
-  lines[#lines + 1] = "  upgrade = function(op) " .. (r.up or "") .. " end,"
-  lines[#lines + 1] = "  downgrade = function(op) " .. (r.dn or "") .. " end,"
-  lines[#lines + 1] = "}"
-  return { file = r.id .. "_" .. (r.slug or "rev") .. ".lua",
-           text = table.concat(lines, "\n") .. "\n" }
-end
+local rev = h.rev
 
 -- aaa111 (transactional): tables items and tags, some rows.
 local function r_items()
@@ -59,25 +38,14 @@ local function r_more(down)
     dn = 'op.drop_index("ux_tags_label") op.drop_column("items", "note")' }
 end
 
--- A project on a fresh database; extra: Lua source added to the config.
+-- A fresh project on a fresh PostgreSQL database; extra is Lua source
+-- added to the config table.
 local function setup(revs, extra)
-  local dir = h.tmpdir()
-  local url = h.db_url("postgres", dir)
-  h.project(dir, revs, { config =
-    ("return { url = %q, script_location = \"versions\", %s }\n")
-      :format(url, extra or "") })
-  return dir, url
+  return h.setup("postgres", revs, { extra = extra })
 end
 
-local function run(dir, args, opts)
-  opts = opts or {}
-  opts.cwd = dir
-  return h.run(args, opts)
-end
-
-local function show(r)
-  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
-end
+local run = h.run_in
+local show = h.show
 
 -- Pipe script into `psql -v ON_ERROR_STOP=1` on url; returns the exit
 -- status and psql's output.

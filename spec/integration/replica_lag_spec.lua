@@ -23,9 +23,7 @@ local function sh(cmd)
   return ok, out
 end
 
-local function show(r)
-  return ("%s\nexit %d\nstdout:\n%s\nstderr:\n%s"):format(r.cmd, r.code, r.out, r.err)
-end
+local show = h.show
 
 -- h.run, echoing the transcript with LMIGRATE_SPEC_ECHO=1 (timings).
 local function run(args, opts)

@@ -37,9 +37,7 @@ local function setup(backend)
   return dir, url
 end
 
-local function run(dir, args)
-  return h.run(args, { cwd = dir })
-end
+local run = h.run_in
 
 for _, backend in ipairs(h.each_backend()) do
   describe("targets [" .. backend .. "] #integration #" .. backend, function()
